@@ -1,0 +1,70 @@
+"""Announcements, reminders and the delivery rows that carry them to each person."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base, CreatedMixin, IdMixin, UTCDateTime, str_enum
+from bot.models.enums import AnnouncementStatus, DeliveryStatus, ReminderStatus
+
+
+class Announcement(IdMixin, CreatedMixin, Base):
+    __tablename__ = "announcement"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id", ondelete="SET NULL"))
+    # {"nl": "...", "tr": "..."}; Dutch is required, others fall back to it.
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)
+    # e.g. {"all": true} or {"areas": [1, 2], "themes": ["liefleed"], "languages": ["tr"]}
+    audience: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[AnnouncementStatus] = mapped_column(
+        str_enum(AnnouncementStatus), default=AnnouncementStatus.DRAFT, index=True
+    )
+
+
+class Reminder(IdMixin, CreatedMixin, Base):
+    """One reminder rule firing for one person and one object, at most once."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (UniqueConstraint("rule", "person_id", "object_key"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    object_key: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[ReminderStatus] = mapped_column(
+        str_enum(ReminderStatus), default=ReminderStatus.PENDING
+    )
+    params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class Delivery(IdMixin, CreatedMixin, Base):
+    """One message to one person; the unique key makes a second enqueue a no-op."""
+
+    __tablename__ = "delivery"
+
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    announcement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcement.id", ondelete="CASCADE"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id", ondelete="CASCADE"))
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_identity.id", ondelete="SET NULL")
+    )
+    # Direct messages (e.g. "your request was approved") carry their rendered text here.
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus), default=DeliveryStatus.QUEUED, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

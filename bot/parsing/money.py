@@ -100,9 +100,7 @@ def _number_to_cents(num: str, ceiling: int) -> int:
     return _combine(_whole(whole or "0", ceiling), fraction)
 
 
-def parse_money(
-    text: str, *, max_cents: int | None = None, min_cents: int = 0
-) -> int:
+def parse_money(text: str, *, max_cents: int | None = None, min_cents: int = 0) -> int:
     """Read an amount such as "12,50", "€ 12", "1.250,00" or "12,-" and return cents.
 
     Raises ``InvalidInput`` with "money.not_a_number", "money.words" (typed as words),
@@ -126,7 +124,7 @@ def parse_money(
             raise InvalidInput("money.words")
         raise InvalidInput("money.not_a_number")
     negative = any(sign and sign != "+" for sign in (match["sign1"], match["sign2"]))
-    cents = _number_to_cents(match["num"], ceiling)
-    if negative and cents > 0:
+    if negative and any(digit in match["num"] for digit in "123456789"):
         raise InvalidInput("money.negative")
+    cents = _number_to_cents(match["num"], ceiling)
     return _check_range(cents, min_cents=min_cents, ceiling=ceiling)

@@ -19,6 +19,7 @@ MAX_INPUT_CHARS = 100
 HARD_MAX_COUNT = 1_000_000
 
 # Words that only say "roughly"; they carry no value, so they are dropped. Data, not code.
+# fmt: off
 APPROXIMATION_PREFIXES: tuple[str, ...] = (
     "ongeveer", "ong.", "circa", "ca.", "ca", "zo'n", "zo’n", "rond de", "rondom", "rond",
     "plusminus", "plm.", "plm", "about", "around", "approximately", "approx.", "approx",
@@ -31,7 +32,7 @@ COUNT_NOUNS: tuple[str, ...] = (
     "mensen", "personen", "persoon", "pers.", "pers", "deelnemers", "deelnemer", "man",
     "huishoudens", "huishouden", "gezinnen", "gezin", "families", "familie",
     "people", "persons", "person", "participants", "participant", "households", "household",
-    "families", "family",
+    "family",
 )
 
 # Number words per language. A token made only of these (plus joiners like "en" in
@@ -54,6 +55,7 @@ NUMBER_WORD_STEMS: dict[str, tuple[str, ...]] = {
     ),
 }
 NUMBER_WORD_JOINERS: tuple[str, ...] = ("en", "ën", "and")
+# fmt: on
 
 _STEMS = sorted({s for stems in NUMBER_WORD_STEMS.values() for s in stems}, key=len, reverse=True)
 _STEM_RE = "|".join(re.escape(s) for s in _STEMS)
@@ -89,8 +91,8 @@ def _strip_affixes(text: str, prefixes: tuple[str, ...], suffixes: tuple[str, ..
     while changed and text:
         changed = False
         for prefix in prefixes:
-            if text.startswith(prefix) and not _glued_word(prefix, text[len(prefix):]):
-                text, changed = text[len(prefix):].lstrip(), True
+            if text.startswith(prefix) and not _glued_word(prefix, text[len(prefix) :]):
+                text, changed = text[len(prefix) :].lstrip(), True
         for suffix in suffixes:
             if text.endswith(suffix) and not _glued_word(suffix, text[: -len(suffix)], end=True):
                 text, changed = text[: -len(suffix)].rstrip(), True

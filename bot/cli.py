@@ -1,0 +1,126 @@
+"""The `gangmaker` command: one entry point with a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from alembic import command
+
+    from bot.migrate import alembic_config
+
+    config = alembic_config(settings.database_url)
+    if args.action == "upgrade":
+        command.upgrade(config, args.revision)
+        print(f"database is at {args.revision}: {_safe_url(settings.database_url)}")
+    elif args.action == "downgrade":
+        command.downgrade(config, args.revision)
+    elif args.action == "current":
+        command.current(config)
+    elif args.action == "history":
+        command.history(config)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import load_demo
+    from bot.db import make_engine, make_sessionmaker, transaction
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                summary = await load_demo(session)
+        finally:
+            await engine.dispose()
+        print(summary.describe())
+
+    asyncio.run(run())
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat_cli import chat_main
+
+    return asyncio.run(chat_main(settings, who=args.who))
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web.app import serve
+
+    print(f"serving on http://{settings.host}:{settings.port} (health: /healthz)")
+    return serve(settings)
+
+
+def _cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.catalogs import run_task
+
+    return run_task(args.task, args.language)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gangmaker",
+        description="Chat assistant for Rotterdam's street gangmakers.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal (demo data, no token)")
+    chat.add_argument(
+        "--as",
+        dest="who",
+        choices=["new", "gangmaker", "leader", "payout", "admin"],
+        help="who you are: a new resident or one of the demo people (asked when left out)",
+    )
+    chat.set_defaults(func=_cmd_chat)
+
+    db = sub.add_parser("db", help="manage the database schema (Alembic migrations)")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current", "history"])
+    db.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    db.set_defaults(func=_cmd_db)
+
+    demo = sub.add_parser("demo", help="fill the database with a realistic demo organisation")
+    demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the web server (health check) on HOST:PORT")
+    serve.set_defaults(func=_cmd_serve)
+
+    i18n = sub.add_parser("i18n", help="translation catalogs: extract, update, compile, init")
+    i18n.add_argument("task", choices=["extract", "update", "compile", "init", "check"])
+    i18n.add_argument("language", nargs="?", help="language code, for init (e.g. so)")
+    i18n.set_defaults(func=_cmd_i18n)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    func: Command = args.func
+    try:
+        return func(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The aiohttp server of `gangmaker serve`: health now; webhooks and the dashboard mount here."""

@@ -36,6 +36,9 @@ def run_task(task: str, language: str | None = None) -> int:
             "update", "-i", str(POT), "-d", str(LOCALES), "--no-fuzzy-matching", "--ignore-obsolete"
         )
     if task == "compile":
+        if not any(LOCALES.glob("*/LC_MESSAGES/*.po")):
+            print("no catalogs to compile")
+            return 0
         return _pybabel("compile", "-d", str(LOCALES), "--statistics")
     if task == "init":
         if not language:

@@ -22,9 +22,25 @@ def _pybabel(*args: str) -> int:
 
 def extract() -> int:
     return _pybabel(
-        "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_", "-k", "pgettext:1c,2",
-        "-k", "npgettext:1c,2,3", "-k", "ngettext:1,2", "--no-location", "--sort-output",
-        "-o", str(POT), "bot", "handlers",
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_",
+        "-k",
+        "N_",
+        "-k",
+        "pgettext:1c,2",
+        "-k",
+        "npgettext:1c,2,3",
+        "-k",
+        "ngettext:1,2",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        str(POT),
+        "bot",
+        "handlers",
     )
 
 

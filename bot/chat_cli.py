@@ -87,7 +87,11 @@ async def chat_main(settings: Settings, *, who: str | None) -> int:
         address = DEMO_ADDRESSES.get(who) or f"new-{secrets.token_hex(4)}"
         print("Type a message, or the number of an option. /quit ends the chat.\n")
         await run_console_chat(
-            make_sessionmaker(engine), settings.organisation, address, input_fn=input, output_fn=print
+            make_sessionmaker(engine),
+            settings.organisation,
+            address,
+            input_fn=input,
+            output_fn=print,
         )
     finally:
         await engine.dispose()

@@ -32,8 +32,8 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import load_demo
     from bot.db import make_engine, make_sessionmaker, transaction
+    from bot.demo import load_demo
 
     async def run() -> None:
         engine = make_engine(settings.database_url)

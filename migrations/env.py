@@ -18,7 +18,7 @@ target_metadata = Base.metadata
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Write our UTCDateTime as the plain column type it stores, so migrations need no app import."""
+    """Render UTCDateTime as the plain column type it stores: migrations need no app import."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

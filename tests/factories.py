@@ -29,7 +29,9 @@ from bot.services.codes import new_invite_code
 NOW = dt.datetime(2026, 5, 12, 10, 0, tzinfo=dt.UTC)
 
 
-async def organisation(session: AsyncSession, slug: str = "rotterdam", **kw: object) -> Organisation:
+async def organisation(
+    session: AsyncSession, slug: str = "rotterdam", **kw: object
+) -> Organisation:
     org = Organisation(slug=slug, name=kw.pop("name", slug.title()), **kw)
     session.add(org)
     await session.flush()
@@ -45,8 +47,11 @@ async def area(session: AsyncSession, org: Organisation, name: str = "Delfshaven
 
 async def payout_point(session: AsyncSession, org: Organisation, area_: Area) -> PayoutPoint:
     item = PayoutPoint(
-        organisation_id=org.id, area_id=area_.id, name=f"Buurthuis {area_.name}",
-        address="Schiedamseweg 1", opening_hours="ma-vr 10-16",
+        organisation_id=org.id,
+        area_id=area_.id,
+        name=f"Buurthuis {area_.name}",
+        address="Schiedamseweg 1",
+        opening_hours="ma-vr 10-16",
     )
     session.add(item)
     await session.flush()
@@ -94,9 +99,16 @@ async def street(
     section: str | None = None,
 ) -> Street:
     item = Street(
-        organisation_id=org.id, area_id=area_.id, name=name, section=section,
-        name_key=name.lower(), section_key=(section or "").lower(), households=40,
-        theme_liefleed=liefleed, status=status, invite_code=new_invite_code(),
+        organisation_id=org.id,
+        area_id=area_.id,
+        name=name,
+        section=section,
+        name_key=name.lower(),
+        section_key=(section or "").lower(),
+        households=40,
+        theme_liefleed=liefleed,
+        status=status,
+        invite_code=new_invite_code(),
     )
     session.add(item)
     await session.flush()
@@ -117,8 +129,13 @@ async def round_(
     theme: RoundTheme = RoundTheme.GENERAL,
 ) -> Round:
     item = Round(
-        organisation_id=org.id, year=opens.year, names={"nl": name, "en": name + " (en)"},
-        theme=theme, opens_at=opens, closes_at=closes, max_amount_cents=max_cents,
+        organisation_id=org.id,
+        year=opens.year,
+        names={"nl": name, "en": name + " (en)"},
+        theme=theme,
+        opens_at=opens,
+        closes_at=closes,
+        max_amount_cents=max_cents,
         in_kind_offers=[],
     )
     session.add(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
+
 from bot.db import make_engine
 from bot.web.app import build_app
 

@@ -40,9 +40,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def build() -> None:
         engine = make_engine(f"sqlite+aiosqlite:///{path}")
         await upgrade(engine)
-        async with engine.begin() as conn:
-            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        await engine.dispose()
+        await engine.dispose()  # closing the last connection folds the WAL into the file
 
     asyncio.run(build())
     return path

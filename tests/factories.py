@@ -25,6 +25,7 @@ from bot.models import (
     StreetStatus,
 )
 from bot.services.codes import new_invite_code
+from bot.services.streets import duplicate_key
 
 NOW = dt.datetime(2026, 5, 12, 10, 0, tzinfo=dt.UTC)
 
@@ -98,13 +99,14 @@ async def street(
     liefleed: bool = True,
     section: str | None = None,
 ) -> Street:
+    name_key, section_key = duplicate_key(name, section)
     item = Street(
         organisation_id=org.id,
         area_id=area_.id,
         name=name,
         section=section,
-        name_key=name.lower(),
-        section_key=(section or "").lower(),
+        name_key=name_key,
+        section_key=section_key,
         households=40,
         theme_liefleed=liefleed,
         status=status,

@@ -1,0 +1,508 @@
+"""People: who is behind a chat address, their settings, roles, and their own data.
+
+A person is created on their first message (:func:`identify`); everything else they change
+about themselves goes through the setters here, so the rules live in one place.
+
+Error keys raised here (with their parameters):
+
+- ``NotFound("org.unknown", slug=...)``: no organisation with that slug.
+- ``InvalidInput("person.address_invalid", max=64)``: an empty or over-long channel address
+  (a channel adapter bug rather than something typed, but never a bare exception).
+- ``InvalidInput("person.unknown_language", language=..., known=[...])``: not a shipped
+  language.
+- ``InvalidInput("person.bad_time", minute=..., min=0, max=1439)``: a reminder or quiet-hours
+  time outside 00:00-23:59, or quiet hours with only one end given (``minute=None``).
+- ``InvalidInput("person.unknown_reminder_category", category=..., known=[...])``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.config import SHIPPED_LANGUAGES
+from bot.errors import InvalidInput, NotFound
+from bot.models import (
+    Announcement,
+    Attention,
+    BudgetRequest,
+    Channel,
+    ChannelIdentity,
+    ConversationState,
+    Delivery,
+    LiefLeedPot,
+    Organisation,
+    Person,
+    Reminder,
+    Role,
+    RoleGrant,
+    Street,
+    StreetMembership,
+    StreetStatus,
+    utcnow,
+)
+from bot.services import audit
+
+# Reminder categories a person can switch off one by one (announcements are a separate STOP).
+REMINDER_CATEGORIES: tuple[str, ...] = (
+    "round_opened",
+    "round_closing",
+    "activity_tomorrow",
+    "report_due",
+    "payout_unredeemed",
+    "liefleed_untouched",
+    "check_street",
+)
+
+MAX_MINUTE = 24 * 60 - 1
+ADDRESS_MAX = 64  # ChannelIdentity.address column length
+
+# A membership of these streets makes someone a gangmaker; rejected or deactivated streets
+# give no gangmaker rights (and no gangmaker menu).
+_GANGMAKER_STREET_STATUSES = (StreetStatus.PENDING, StreetStatus.ACTIVE)
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+async def get_default_organisation(session: AsyncSession, slug: str) -> Organisation:
+    """The organisation the bot runs for; organisations are created by the CLI or the demo."""
+    org = await session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        raise NotFound("org.unknown", slug=slug)
+    return org
+
+
+async def ensure_organisation(session: AsyncSession, slug: str, name: str) -> Organisation:
+    """Return the organisation with ``slug``, creating it with default settings if absent."""
+    org = await session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        org = Organisation(slug=slug, name=name)
+        session.add(org)
+        await session.flush()
+    return org
+
+
+# --- who is writing ------------------------------------------------------------------------
+
+
+def _language_from_hint(hint: str | None) -> str | None:
+    """Map a client's language code ("en-GB", "nl_NL", "EN") to a shipped language or None."""
+    if not hint:
+        return None
+    base = hint.strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in SHIPPED_LANGUAGES else None
+
+
+async def _find_identity(
+    session: AsyncSession, channel: Channel, address: str
+) -> ChannelIdentity | None:
+    return await session.scalar(
+        select(ChannelIdentity)
+        .options(selectinload(ChannelIdentity.person))
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+    )
+
+
+async def identify(
+    session: AsyncSession,
+    *,
+    organisation: Organisation,
+    channel: Channel,
+    address: str,
+    language_hint: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Person, ChannelIdentity, bool]:
+    """Find the person behind a chat address, or create them on their first message.
+
+    Returns ``(person, identity, is_new)``. A known address keeps its person (an address
+    belongs to one person in one organisation), gets ``last_inbound_at`` and is marked
+    reachable again: someone who writes to us has evidently not blocked us (any more).
+    A new person gets the hinted language when we ship it, else the organisation's default.
+    """
+    now = now or utcnow()
+    address = address.strip()
+    if not address or len(address) > ADDRESS_MAX:
+        raise InvalidInput("person.address_invalid", max=ADDRESS_MAX)
+
+    identity = await _find_identity(session, channel, address)
+    if identity is not None:
+        identity.last_inbound_at = now
+        identity.reachable = True
+        await session.flush()
+        return identity.person, identity, False
+
+    language = _language_from_hint(language_hint) or organisation.default_language
+    person = Person(organisation_id=organisation.id, language=language, roles=[], identities=[])
+    identity = ChannelIdentity(
+        channel=channel, address=address, last_inbound_at=now, reachable=True, preferred=True
+    )
+    person.identities.append(identity)
+    try:
+        # Two first messages processed at once: the loser of the unique (channel, address)
+        # race takes the winner's person instead of failing.
+        async with session.begin_nested():
+            session.add(person)
+            await session.flush()
+    except IntegrityError:
+        existing = await _find_identity(session, channel, address)
+        if existing is None:  # pragma: no cover - the constraint says it exists
+            raise
+        existing.last_inbound_at = now
+        existing.reachable = True
+        await session.flush()
+        return existing.person, existing, False
+    return person, identity, True
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+async def set_language(session: AsyncSession, person: Person, *, language: str) -> Person:
+    code = language.strip().lower().replace("_", "-")
+    if code not in SHIPPED_LANGUAGES:
+        code = code.split("-", 1)[0]
+    if code not in SHIPPED_LANGUAGES:
+        raise InvalidInput(
+            "person.unknown_language", language=language, known=list(SHIPPED_LANGUAGES)
+        )
+    person.language = code
+    await session.flush()
+    return person
+
+
+async def give_consent(
+    session: AsyncSession, person: Person, *, now: dt.datetime | None = None
+) -> Person:
+    """Record that the person agreed to the privacy statement (the latest agreement counts)."""
+    person.consent_at = now or utcnow()
+    await session.flush()
+    return person
+
+
+async def opt_out_announcements(session: AsyncSession, person: Person) -> Person:
+    """STOP / afmelden: no more announcements. Reminders are switched per category."""
+    person.announcements_opt_out = True
+    await session.flush()
+    return person
+
+
+async def opt_in_announcements(session: AsyncSession, person: Person) -> Person:
+    person.announcements_opt_out = False
+    await session.flush()
+    return person
+
+
+def _check_minute(minute: int | None) -> None:
+    if minute is None or isinstance(minute, bool) or not 0 <= minute <= MAX_MINUTE:
+        raise InvalidInput("person.bad_time", minute=minute, min=0, max=MAX_MINUTE)
+
+
+async def set_reminder_minute(
+    session: AsyncSession, person: Person, *, minute: int | None
+) -> Person:
+    """Preferred reminder time in minutes after local midnight; None = organisation default."""
+    if minute is not None:
+        _check_minute(minute)
+    person.reminder_minute = minute
+    await session.flush()
+    return person
+
+
+async def set_quiet_hours(
+    session: AsyncSession, person: Person, *, start_minute: int | None, end_minute: int | None
+) -> Person:
+    """Own quiet hours (local minutes, may wrap past midnight); both None = organisation's.
+
+    ``start == end`` means no quiet hours at all.
+    """
+    if (start_minute is None) != (end_minute is None):
+        raise InvalidInput("person.bad_time", minute=None, min=0, max=MAX_MINUTE)
+    if start_minute is not None:
+        _check_minute(start_minute)
+        _check_minute(end_minute)
+    person.quiet_start_minute = start_minute
+    person.quiet_end_minute = end_minute
+    await session.flush()
+    return person
+
+
+async def set_reminder_category(
+    session: AsyncSession, person: Person, *, category: str, enabled: bool
+) -> Person:
+    """Switch one reminder category off (``enabled=False``) or back on."""
+    if category not in REMINDER_CATEGORIES:
+        raise InvalidInput(
+            "person.unknown_reminder_category", category=category, known=list(REMINDER_CATEGORIES)
+        )
+    off = [c for c in (person.reminders_off or []) if c != category]
+    if not enabled:
+        off.append(category)
+    # A new list object: the JSON column does not notice changes made in place.
+    person.reminders_off = sorted(off, key=REMINDER_CATEGORIES.index)
+    await session.flush()
+    return person
+
+
+def reminder_enabled(person: Person, category: str) -> bool:
+    return category not in (person.reminders_off or [])
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+async def effective_roles(session: AsyncSession, person: Person) -> set[Role]:
+    """Granted roles plus GANGMAKER when the person is gangmaker of a pending or active street
+    of their own organisation (read fresh from the database, not from loaded collections)."""
+    roles = set(
+        await session.scalars(select(RoleGrant.role).where(RoleGrant.person_id == person.id))
+    )
+    gangmaker_of = await session.scalar(
+        select(StreetMembership.id)
+        .join(Street, Street.id == StreetMembership.street_id)
+        .where(
+            StreetMembership.person_id == person.id,
+            StreetMembership.is_gangmaker.is_(True),
+            Street.organisation_id == person.organisation_id,
+            Street.status.in_(_GANGMAKER_STREET_STATUSES),
+        )
+        .limit(1)
+    )
+    if gangmaker_of is not None:
+        roles.add(Role.GANGMAKER)
+    return roles
+
+
+# --- privacy: see and delete one's own data ------------------------------------------------
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def my_data(session: AsyncSession, person: Person) -> dict[str, Any]:
+    """Everything stored about the person, JSON-ready (ISO 8601 times in UTC, enum values)."""
+    identities = list(
+        await session.scalars(
+            select(ChannelIdentity)
+            .where(ChannelIdentity.person_id == person.id)
+            .order_by(ChannelIdentity.id)
+        )
+    )
+    grants = list(
+        await session.scalars(
+            select(RoleGrant).where(RoleGrant.person_id == person.id).order_by(RoleGrant.id)
+        )
+    )
+    memberships = (
+        await session.execute(
+            select(StreetMembership, Street)
+            .join(Street, Street.id == StreetMembership.street_id)
+            .where(StreetMembership.person_id == person.id)
+            .order_by(Street.name, Street.id)
+        )
+    ).all()
+    states = list(
+        await session.scalars(
+            select(ConversationState)
+            .where(ConversationState.identity_id.in_([i.id for i in identities]))
+            .order_by(ConversationState.identity_id)
+        )
+    )
+    attentions = (
+        await session.execute(
+            select(Attention, LiefLeedPot.street_id)
+            .join(LiefLeedPot, LiefLeedPot.id == Attention.pot_id)
+            .where(Attention.logged_by_id == person.id)
+            .order_by(Attention.given_on, Attention.id)
+        )
+    ).all()
+    requests = list(
+        await session.scalars(
+            select(BudgetRequest)
+            .where(BudgetRequest.requested_by_id == person.id)
+            .order_by(BudgetRequest.id)
+        )
+    )
+    reminders = list(
+        await session.scalars(
+            select(Reminder).where(Reminder.person_id == person.id).order_by(Reminder.due_at)
+        )
+    )
+    deliveries = list(
+        await session.scalars(
+            select(Delivery).where(Delivery.person_id == person.id).order_by(Delivery.id)
+        )
+    )
+
+    return {
+        "person": {
+            "id": person.id,
+            "first_name": person.first_name,
+            "language": person.language,
+            "created_at": _iso(person.created_at),
+            "consent_at": _iso(person.consent_at),
+            "announcements_opt_out": person.announcements_opt_out,
+            "reminder_minute": person.reminder_minute,
+            "quiet_start_minute": person.quiet_start_minute,
+            "quiet_end_minute": person.quiet_end_minute,
+            "reminders_off": list(person.reminders_off or []),
+        },
+        "identities": [
+            {
+                "channel": i.channel.value,
+                "address": i.address,
+                "created_at": _iso(i.created_at),
+                "last_inbound_at": _iso(i.last_inbound_at),
+                "reachable": i.reachable,
+                "preferred": i.preferred,
+            }
+            for i in identities
+        ],
+        "roles": [
+            {"role": g.role.value, "area_id": g.area_id, "payout_point_id": g.payout_point_id}
+            for g in grants
+        ],
+        "streets": [
+            {
+                "street_id": street.id,
+                "name": street.name,
+                "section": street.section,
+                "status": street.status.value,
+                "is_gangmaker": membership.is_gangmaker,
+                "since": _iso(membership.created_at),
+                "signed_up_by_me": street.signed_up_by_id == person.id,
+            }
+            for membership, street in memberships
+        ],
+        "conversations": [
+            {
+                "dialog": s.dialog,
+                "step": s.step,
+                "data": s.data,
+                "updated_at": _iso(s.updated_at),
+            }
+            for s in states
+        ],
+        "liefleed_attentions": [
+            {
+                "street_id": street_id,
+                "occasion": a.occasion,
+                "occasion_type": a.occasion_type.value,
+                "kind": a.kind.value,
+                "cost_cents": a.cost_cents,
+                "given_on": _iso(a.given_on),
+                "house_number": a.house_number,
+                "note": a.note,
+                "created_at": _iso(a.created_at),
+            }
+            for a, street_id in attentions
+        ],
+        "budget_requests": [
+            {
+                "reference": r.reference,
+                "street_id": r.street_id,
+                "activity": r.activity,
+                "activity_date": _iso(r.activity_date),
+                "amount_cents": r.amount_cents,
+                "status": r.status.value,
+                "created_at": _iso(r.created_at),
+            }
+            for r in requests
+        ],
+        "reminders": [
+            {"rule": r.rule, "due_at": _iso(r.due_at), "status": r.status.value} for r in reminders
+        ],
+        "deliveries": [
+            {
+                "status": d.status.value,
+                "created_at": _iso(d.created_at),
+                "sent_at": _iso(d.sent_at),
+                "body": d.body,
+            }
+            for d in deliveries
+        ],
+    }
+
+
+async def forget_person(
+    session: AsyncSession,
+    person: Person,
+    *,
+    actor: Person | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Delete a person and what only concerns them (the right to be forgotten).
+
+    Gone: the person, their identities, roles, street memberships, conversation state,
+    reminders and deliveries. Kept, with the person reference set to NULL: Lief & Leed
+    entries, budget requests (asked or decided), streets they signed up and announcements
+    they wrote, because those belong to the street or the organisation. The audit entry
+    ``person.deleted`` has no foreign key and survives. ``actor`` defaults to the person.
+    """
+    now = now or utcnow()
+    person_id = person.id
+    organisation_id = person.organisation_id
+    actor_id = actor.id if actor is not None else person_id
+
+    identity_ids = list(
+        await session.scalars(
+            select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id)
+        )
+    )
+    # Explicit statements rather than relying on ON DELETE rules: the result is the same on
+    # every database and objects already loaded in this session are kept in step.
+    if identity_ids:
+        await session.execute(
+            delete(ConversationState).where(ConversationState.identity_id.in_(identity_ids))
+        )
+    await session.execute(delete(Delivery).where(Delivery.person_id == person_id))
+    await session.execute(delete(Reminder).where(Reminder.person_id == person_id))
+    memberships = await session.execute(
+        delete(StreetMembership).where(StreetMembership.person_id == person_id)
+    )
+    await session.execute(
+        update(Attention).where(Attention.logged_by_id == person_id).values(logged_by_id=None)
+    )
+    await session.execute(
+        update(BudgetRequest)
+        .where(BudgetRequest.requested_by_id == person_id)
+        .values(requested_by_id=None)
+    )
+    await session.execute(
+        update(BudgetRequest)
+        .where(BudgetRequest.decided_by_id == person_id)
+        .values(decided_by_id=None)
+    )
+    await session.execute(
+        update(Street).where(Street.signed_up_by_id == person_id).values(signed_up_by_id=None)
+    )
+    await session.execute(
+        update(Announcement)
+        .where(Announcement.created_by_id == person_id)
+        .values(created_by_id=None)
+    )
+    # The ORM delete cascades to role grants and channel identities.
+    await session.delete(person)
+    await session.flush()
+
+    entry = await audit.record(
+        session,
+        actor=None,
+        action="person.deleted",
+        object_type="person",
+        object_id=person_id,
+        organisation_id=organisation_id,
+        by_self=actor_id == person_id,
+        identities=len(identity_ids),
+        memberships=memberships.rowcount,  # type: ignore[attr-defined]
+    )
+    # record() takes the actor object; the actor may be the person just deleted.
+    entry.actor_person_id = actor_id
+    entry.at = now
+    await session.flush()

@@ -1,0 +1,67 @@
+"""First contact: choose a language, agree to the privacy notice, then the main menu.
+
+The runtime sends everyone without consent here, whatever they type. Saying no is fine: we keep
+only the chat address (and the language chosen), and the person can come back any time.
+"""
+
+from __future__ import annotations
+
+from bot.conversation import Context, Dialog, Option
+from bot.i18n import language_name, shipped_languages, translator
+from bot.services import people
+
+dialog = Dialog("start")
+
+
+@dialog.prompt("language")
+async def ask_language(ctx: Context) -> None:
+    # We do not know their language yet: greet in every shipped language, theirs first.
+    languages = sorted(shipped_languages(), key=lambda code: code != ctx.language)
+    lines = [translator(code)._("Hello! Choose your language.") for code in languages]
+    ctx.ask("\n".join(lines), [Option(language_name(code), code) for code in languages])
+
+
+@dialog.step("language", accepts=())
+async def language(ctx: Context) -> None:
+    await people.set_language(ctx.session, ctx.person, language=ctx.value or "")
+    ctx.goto("consent")
+
+
+@dialog.prompt("consent")
+async def ask_consent(ctx: Context) -> None:
+    notice = "\n".join(
+        [
+            ctx._("Welcome to the chat of {organisation}!", organisation=ctx.organisation.name),
+            ctx._("First, about your privacy:"),
+            "• "
+            + ctx._(
+                "We keep only what is needed: your chat address, your language and"
+                " what you tell us about your street."
+            ),
+            "• "
+            + ctx._("We use it only for this chat and your street. We do not give it to others."),
+            "• " + ctx._("You can see or delete your data at any time, under Settings."),
+        ]
+    )
+    ctx.say(notice)
+    ctx.yes_no(
+        ctx._("Is that okay?"),
+        yes=ctx.pgettext("button", "Yes, that is fine"),
+        no=ctx.pgettext("button", "No"),
+    )
+
+
+@dialog.step("consent", accepts=())
+async def consent(ctx: Context) -> None:
+    if ctx.value == "yes":
+        await people.give_consent(ctx.session, ctx.person, now=ctx.now)
+        ctx.say(ctx._("Thank you! Nice that you are here."))
+        ctx.finish()
+        return
+    ctx.say(
+        ctx._(
+            "No problem. We keep nothing except your chat address. "
+            "Changed your mind? Just send us a message."
+        )
+    )
+    ctx.finish(menu=False)

@@ -1,7 +1,8 @@
 """The conversation runtime: one incoming message in, a list of replies out, one transaction.
 
 Per turn: find the organisation, identify the person (``people.identify``), lock and load the
-chat's :class:`ConversationState`, clean the input, handle the global words, map a typed number
+chat's :class:`ConversationState`, show queued messages on a channel without push
+(:data:`PULL_CHANNELS`), clean the input, handle the global words, map a typed number
 or a pressed button to the option shown, and run the current step of the current dialog.
 
 Failure rules: a ``DomainError`` from a service rolls back to a savepoint taken before the
@@ -37,8 +38,8 @@ from bot.conversation.words import (
 from bot.errors import DomainError
 from bot.i18n import Translator, translator
 from bot.i18n.error_texts import error_text
-from bot.models import ChannelIdentity, ConversationState, Organisation, Person, utcnow
-from bot.services import people
+from bot.models import Channel, ChannelIdentity, ConversationState, Organisation, Person, utcnow
+from bot.services import notify, people
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ STALE_AFTER = dt.timedelta(hours=24)
 MAX_HOPS = 12
 # Runtime keys inside ConversationState.data; dialog data may not start with "_".
 QUESTION_KEY, FREE_TEXT_KEY = "_q", "_free"
+# Channels that cannot push: their queued direct messages (bot/services/notify.py) are shown at
+# the start of the person's next turn. Telegram and WhatsApp have senders that push instead.
+PULL_CHANNELS = frozenset({Channel.CONSOLE})
 
 Clock = Callable[[], dt.datetime]
 StepFunc = Callable[[Context], Awaitable[None] | None]
@@ -69,6 +73,7 @@ class Runtime:
         clock: Clock | None = None,
         registry: Registry | None = None,
         default_language: str = "nl",
+        pull_channels: frozenset[Channel] = PULL_CHANNELS,
     ) -> None:
         if registry is None:
             from bot.conversation.loader import load_registry
@@ -82,6 +87,7 @@ class Runtime:
         self.clock: Clock = clock or utcnow
         self.registry = registry
         self.default_language = default_language
+        self.pull_channels = pull_channels
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         now = self.clock()
@@ -110,6 +116,8 @@ class Runtime:
                     session.add(state)
                 await session.flush()
                 turn = _Turn(self, session, org, person, identity, state, now)
+                if identity.channel in self.pull_channels and person.consent_at is not None:
+                    await turn.pull_deliveries()
                 return await turn.run(incoming)
         except Exception:
             log.exception("turn failed for %s:%s", incoming.channel, incoming.address)
@@ -184,6 +192,14 @@ class _Turn:
         return translator(self.person.language, self.org.timezone)
 
     # --- the turn ----------------------------------------------------------------------
+
+    async def pull_deliveries(self) -> None:
+        """Show this chat's queued direct messages first (a channel without push)."""
+        pending = await notify.pending_for_identity(self.session, self.identity)
+        for delivery in await notify.mark_sent(
+            self.session, pending, identity=self.identity, now=self.now
+        ):
+            self.replies.append(Reply(delivery.body or ""))
 
     async def run(self, incoming: Incoming) -> list[Reply]:
         state = self.state

@@ -9,10 +9,14 @@ everyone, because people mix languages.
 from __future__ import annotations
 
 import enum
+import json
 import re
 import unicodedata
+from pathlib import Path
 
 from bot.config import SHIPPED_LANGUAGES
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 
 
 class Command(enum.StrEnum):
@@ -24,35 +28,29 @@ class Command(enum.StrEnum):
     RESUME = "resume"  # announcements again (the way back from STOP)
 
 
-# Data, not code. The first word of each line is the one we show in help texts.
-COMMAND_WORDS: dict[str, dict[Command, tuple[str, ...]]] = {
-    "nl": {
-        Command.MENU: ("menu", "hoofdmenu", "begin"),
-        Command.HELP: ("help", "hulp", "helpen"),
-        Command.CANCEL: ("annuleer", "annuleren"),
-        Command.LANGUAGE: ("taal", "andere taal", "taal kiezen"),
-        Command.STOP: ("stop", "afmelden", "uitschrijven"),
-        Command.RESUME: ("aanmelden", "start", "inschrijven"),
-    },
-    "en": {
-        Command.MENU: ("menu", "main menu"),
-        Command.HELP: ("help",),
-        Command.CANCEL: ("cancel",),
-        Command.LANGUAGE: ("language", "change language"),
-        Command.STOP: ("stop", "unsubscribe"),
-        Command.RESUME: ("start", "subscribe"),
-    },
-}
+# Data, not code: ``locales/<lang>/words.json`` holds each language's words, so a translator
+# adds a language without touching Python. The first word of each command is the one shown in
+# help texts.
+def _load_words() -> tuple[
+    dict[str, dict[Command, tuple[str, ...]]],
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
+]:
+    commands: dict[str, dict[Command, tuple[str, ...]]] = {}
+    yes: dict[str, tuple[str, ...]] = {}
+    no: dict[str, tuple[str, ...]] = {}
+    for language in SHIPPED_LANGUAGES:
+        path = LOCALES_DIR / language / "words.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        commands[language] = {Command(k): tuple(v) for k, v in data["commands"].items()}
+        yes[language] = tuple(data["yes"])
+        no[language] = tuple(data["no"])
+    return commands, yes, no
 
-# Answers to a yes/no question (options with the values "yes" and "no").
-YES_WORDS: dict[str, tuple[str, ...]] = {
-    "nl": ("ja", "jawel", "ja hoor", "jazeker", "ok", "oke", "oké", "goed", "prima", "akkoord"),
-    "en": ("yes", "y", "yeah", "yep", "ok", "okay", "sure", "agree"),
-}
-NO_WORDS: dict[str, tuple[str, ...]] = {
-    "nl": ("nee", "neen", "nee hoor", "liever niet", "niet akkoord"),
-    "en": ("no", "n", "nope", "no thanks"),
-}
+
+COMMAND_WORDS, YES_WORDS, NO_WORDS = _load_words()
 YES_EMOJI = frozenset({"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "✅", "✔️", "✔"})
 NO_EMOJI = frozenset({"👎", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "❌"})
 

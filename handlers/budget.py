@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from bot.conversation import ROW_MAX_CHARS, Context, Dialog, Option
 from bot.conversation.words import normalize
 from bot.errors import InvalidInput
@@ -30,6 +28,7 @@ from bot.parsing.dates import check_date_window, parse_date
 from bot.parsing.money import parse_money
 from bot.parsing.numbers import parse_count
 from bot.services import budget, rounds, streets
+from bot.services.payout_points import payout_points_for_street
 
 dialog = Dialog("budget")
 
@@ -96,25 +95,6 @@ async def _round(ctx: Context) -> Round:
     return await rounds.get_round(ctx.session, actor=ctx.person, round_id=ctx.data["round_id"])
 
 
-async def _reportable(ctx: Context) -> list[BudgetRequest]:
-    """Awarded requests whose activity day has come and that were not reported yet."""
-    return [
-        r
-        for r in await budget.requests_of_person(ctx.session, ctx.person)
-        if budget.can_change(r.status, S.REPORTED) and r.activity_date <= ctx.today
-    ]
-
-
-async def _next_round(ctx: Context) -> Round | None:
-    """The first round that opens after now (this campaign year or the next)."""
-    year = ctx.today.year
-    for candidate_year in (year, year + 1):
-        for item in await rounds.rounds_of_year(ctx.session, ctx.organisation.id, candidate_year):
-            if item.opens_at > ctx.now:
-                return item
-    return None
-
-
 # --- what do you want to do ----------------------------------------------------------------
 
 
@@ -125,7 +105,7 @@ async def ask_choose(ctx: Context) -> None:
         Option(ctx.pgettext("row", "New request"), "ask"),
         Option(ctx.pgettext("row", "My requests"), "status"),
     ]
-    if await _reportable(ctx):
+    if await budget.reportable_requests(ctx.session, ctx.person, today=ctx.today):
         options.append(Option(ctx.pgettext("row", "Report back"), "report"))
     options.append(Option(ctx.pgettext("row", "Back to the menu"), "back"))
     ctx.ask(
@@ -176,7 +156,7 @@ async def ask_street(ctx: Context) -> None:
         return
 
     if not await rounds.open_rounds(ctx.session, ctx.organisation.id, ctx.now):
-        upcoming = await _next_round(ctx)
+        upcoming = await rounds.next_round(ctx.session, ctx.organisation.id, ctx.now)
         if upcoming is not None:
             ctx.say(
                 ctx._(
@@ -457,19 +437,6 @@ async def change(ctx: Context) -> None:
 # --- status: my requests -----------------------------------------------------------------------
 
 
-async def _payout_points(ctx: Context, area_id: int) -> list[PayoutPoint]:
-    # No service lists the payout points of an area yet; this read is all the dialog needs.
-    result = await ctx.session.scalars(
-        select(PayoutPoint)
-        .where(
-            PayoutPoint.organisation_id == ctx.organisation.id,
-            PayoutPoint.area_id == area_id,
-        )
-        .order_by(PayoutPoint.name, PayoutPoint.id)
-    )
-    return list(result)
-
-
 def _point_line(ctx: Context, point: PayoutPoint) -> str:
     parts = [point.name]
     if point.address:
@@ -504,7 +471,7 @@ async def _describe(ctx: Context, request: BudgetRequest) -> str:
             lines.append(ctx._("Paid out on {date}.", date=ctx.date(request.paid_at)))
         elif request.payout_code:
             lines.append(ctx._("Your payout code: {code}", code=request.payout_code))
-            points = await _payout_points(ctx, street_.area_id)
+            points = await payout_points_for_street(ctx.session, street_)
             if points:
                 lines.append(ctx._("Collect the money at:"))
                 lines += [_point_line(ctx, point) for point in points]
@@ -536,7 +503,7 @@ async def show_status(ctx: Context) -> None:
 
 @dialog.prompt("report_which")
 async def ask_report_which(ctx: Context) -> None:
-    reportable = await _reportable(ctx)
+    reportable = await budget.reportable_requests(ctx.session, ctx.person, today=ctx.today)
     if not reportable:
         ctx.say(ctx._("There is nothing to report right now."))
         ctx.goto("choose")

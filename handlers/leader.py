@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import select
-
 from bot.conversation import MAX_OPTIONS, ROW_MAX_CHARS, Context, Dialog, Option
 from bot.errors import IllegalTransition, InvalidInput
 from bot.i18n import Translator, lazy
@@ -38,6 +36,7 @@ from bot.models import (
 )
 from bot.parsing.money import parse_money
 from bot.services import budget, notify, overview, permissions, rounds, streets
+from bot.services.payout_points import payout_points_for_street
 
 T = TypeVar("T")
 S = RequestStatus
@@ -134,23 +133,6 @@ def _ask_page(
         lines.append(line)
     options = [Option(label(item), value(item)) for item in pager.rows(items)]
     ctx.ask("\n".join(lines), [*options, *pager.navigation(ctx)])
-
-
-async def _payout_points(ctx: Context, street: Street) -> list[PayoutPoint]:
-    """Where the street's money is cashed: the points of its area, else the organisation's
-    points that serve every area."""
-    base = select(PayoutPoint).where(PayoutPoint.organisation_id == street.organisation_id)
-    order = (PayoutPoint.name, PayoutPoint.id)
-    points = list(
-        await ctx.session.scalars(
-            base.where(PayoutPoint.area_id == street.area_id).order_by(*order)
-        )
-    )
-    if not points:
-        points = list(
-            await ctx.session.scalars(base.where(PayoutPoint.area_id.is_(None)).order_by(*order))
-        )
-    return points
 
 
 def _point_lines(t: Translator, points: Sequence[PayoutPoint]) -> str:
@@ -479,7 +461,7 @@ async def confirm(ctx: Context) -> None:
         decision_text,
         request=request,
         street=street_label(street),
-        points=await _payout_points(ctx, street),
+        points=await payout_points_for_street(ctx.session, street),
         contact=await streets.area_contact(ctx.session, street),
         reason=partial(_reason_text, presets=BUDGET_REASONS, data=dict(ctx.data)),
     )

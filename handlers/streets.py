@@ -14,8 +14,6 @@ message to forward, and joins a street with a typed code. All rules stay in
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.conversation import ROW_MAX_CHARS, Context, Dialog, Option
 from bot.conversation.words import number_of
 from bot.errors import InvalidInput
@@ -36,15 +34,6 @@ def _fit(label: str, limit: int = ROW_MAX_CHARS) -> str:
 
 def street_label(street: Street) -> str:
     return f"{street.name} {street.section}" if street.section else street.name
-
-
-async def _areas(ctx: Context) -> list[Area]:
-    # A plain read of the organisation's areas (no service offers the list yet).
-    return list(
-        await ctx.session.scalars(
-            select(Area).where(Area.organisation_id == ctx.organisation.id).order_by(Area.name)
-        )
-    )
 
 
 def _retry(ctx: Context, hint: str) -> None:
@@ -103,11 +92,11 @@ async def name(ctx: Context) -> None:
         )
         return
     # The service's own check, so the rule lives in one place (street.name_invalid).
-    head = streets._valid_name(head)
+    head = streets.check_name(head)
     ctx.data["name"] = head
     if numbers:
         # "Zaagmolenstraat 1-47": the numbers are the part of the street.
-        ctx.data["section"] = streets._valid_section(numbers)
+        ctx.data["section"] = streets.check_section(numbers)
         _next(ctx, "area")
     else:
         _next(ctx, "section")
@@ -129,13 +118,13 @@ async def ask_section(ctx: Context) -> None:
     help=lazy._("Type the house numbers of your part of the street, like 1-47 or 2-30 even."),
 )
 async def section(ctx: Context) -> None:
-    ctx.data["section"] = None if ctx.value == "whole" else streets._valid_section(ctx.text)
+    ctx.data["section"] = None if ctx.value == "whole" else streets.check_section(ctx.text)
     _next(ctx, "area")
 
 
 @signup.prompt("area")
 async def ask_area(ctx: Context) -> None:
-    areas = await _areas(ctx)
+    areas = await streets.areas_of(ctx.session, ctx.organisation.id)
     if not areas:
         ctx.say(
             ctx._(
@@ -174,7 +163,7 @@ async def area(ctx: Context) -> None:
     if value is None:
         # Typed text that is no option on this page: an area name from another page, perhaps.
         typed = normalize_typed(ctx.text or "")
-        areas = await _areas(ctx)
+        areas = await streets.areas_of(ctx.session, ctx.organisation.id)
         same = [a for a in areas if normalize_typed(a.name) == typed]
         starting = [
             a for a in areas if len(typed) >= 3 and normalize_typed(a.name).startswith(typed)
@@ -348,7 +337,7 @@ async def ask_change(ctx: Context) -> None:
         Option(ctx.pgettext("row", "Street name"), "name"),
         Option(ctx.pgettext("row", "House numbers"), "section"),
     ]
-    if len(await _areas(ctx)) > 1:
+    if len(await streets.areas_of(ctx.session, ctx.organisation.id)) > 1:
         options.append(Option(ctx.pgettext("row", "Area"), "area"))
     options += [
         Option(ctx.pgettext("row", "Households"), "households"),

@@ -658,3 +658,14 @@ async def review_queue(
         query = query.where(BudgetRequest.status == RequestStatus(status))
     result = await session.scalars(query.order_by(BudgetRequest.created_at, BudgetRequest.id))
     return list(result)
+
+
+async def reportable_requests(
+    session: AsyncSession, person: Person, *, today: dt.date
+) -> list[BudgetRequest]:
+    """The person's awarded requests whose activity day has come and that await a report."""
+    return [
+        request
+        for request in await requests_of_person(session, person)
+        if can_change(request.status, RequestStatus.REPORTED) and request.activity_date <= today
+    ]

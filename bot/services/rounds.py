@@ -305,3 +305,13 @@ async def rounds_of_year(session: AsyncSession, organisation_id: int, year: int)
         .order_by(Round.opens_at, Round.id)
     )
     return list(result)
+
+
+async def next_round(session: AsyncSession, organisation_id: int, now: dt.datetime) -> Round | None:
+    """The first round that opens after ``now``, if one is planned."""
+    return await session.scalar(
+        select(Round)
+        .where(Round.organisation_id == organisation_id, Round.opens_at > now)
+        .order_by(Round.opens_at, Round.id)
+        .limit(1)
+    )

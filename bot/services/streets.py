@@ -196,7 +196,7 @@ def duplicate_key(name: str, section: str | None) -> tuple[str, str]:
 # --- validation ----------------------------------------------------------------------------
 
 
-def _valid_name(name: str) -> str:
+def check_name(name: str) -> str:
     cleaned = clean_text(name)
     if (
         not NAME_MIN <= len(cleaned) <= NAME_MAX
@@ -207,7 +207,7 @@ def _valid_name(name: str) -> str:
     return cleaned
 
 
-def _valid_section(section: str | None) -> str | None:
+def check_section(section: str | None) -> str | None:
     cleaned = clean_text(section or "")
     if len(cleaned) > SECTION_MAX:
         raise InvalidInput("street.section_too_long", max=SECTION_MAX)
@@ -290,8 +290,8 @@ async def sign_up_street(
 ) -> SignUpResult:
     """Sign up a street (or part of one) for the campaign; see :class:`SignUpResult`."""
     now = now or utcnow()
-    name = _valid_name(name)
-    section = _valid_section(section)
+    name = check_name(name)
+    section = check_section(section)
     households = _valid_households(households)
     area = await session.get(Area, area_id)
     if area is None or area.organisation_id != actor.organisation_id:
@@ -579,3 +579,12 @@ async def deactivate_street(
     entry.at = now
     await session.flush()
     return street
+
+
+async def areas_of(session: AsyncSession, organisation_id: int) -> list[Area]:
+    """The organisation's areas by name: the choice a sign-up offers."""
+    return list(
+        await session.scalars(
+            select(Area).where(Area.organisation_id == organisation_id).order_by(Area.name)
+        )
+    )

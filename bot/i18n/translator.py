@@ -41,19 +41,19 @@ class Translator:
     # --- texts -------------------------------------------------------------------------
 
     def gettext(self, msgid: str, /, **params: Any) -> str:
-        return _fill(self._t.gettext(msgid), params)
+        return self._fill(self._t.gettext(msgid), params)
 
     _ = gettext
 
     def pgettext(self, context: str, msgid: str, /, **params: Any) -> str:
-        return _fill(self._t.pgettext(context, msgid), params)
+        return self._fill(self._t.pgettext(context, msgid), params)
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: Any) -> str:
         """Plural by ``n``; ``{n}`` is available in the text without passing it."""
-        return _fill(self._t.ngettext(singular, plural, n), {"n": n, **params})
+        return self._fill(self._t.ngettext(singular, plural, n), {"n": n, **params})
 
     def npgettext(self, context: str, singular: str, plural: str, n: int, /, **params: Any) -> str:
-        return _fill(self._t.npgettext(context, singular, plural, n), {"n": n, **params})
+        return self._fill(self._t.npgettext(context, singular, plural, n), {"n": n, **params})
 
     def tr(self, text: LazyText | str, /, **params: Any) -> str:
         """Translate a text marked earlier with ``bot.i18n.lazy`` (or a plain msgid)."""
@@ -92,11 +92,23 @@ class Translator:
             value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(self.tz)
 
+    def _fill(self, text: str, params: dict[str, Any]) -> str:
+        # Always formatted, so a missing parameter fails loudly instead of showing "{max}".
+        # Texts use braces for placeholders only.
+        if self.rtl:
+            params = {key: isolate(value) for key, value in params.items()}
+        return text.format(**params)
 
-def _fill(text: str, params: dict[str, Any]) -> str:
-    # Always formatted, so a missing parameter fails loudly instead of showing "{max}".
-    # Texts use braces for placeholders only.
-    return text.format(**params)
+
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+
+
+def isolate(value: Any) -> str:
+    """Wrap a street name, amount, date or code so right-to-left text cannot reorder it."""
+    text = str(value)
+    if not text or (text.startswith(FSI) and text.endswith(PDI)):
+        return text
+    return f"{FSI}{text}{PDI}"
 
 
 @lru_cache(maxsize=64)

@@ -488,3 +488,9 @@ async def test_console_chat_until_end_of_input(sessions) -> None:
     assert out == [
         "Hallo! Kies je taal.\nHello! Choose your language.\n1. Nederlands\n2. English\n"
     ]
+
+
+def test_turkish_capital_i_matches_the_lower_case_word() -> None:
+    from bot.conversation.words import normalize
+
+    assert normalize("İptal") == normalize("iptal") == "iptal"

@@ -67,7 +67,8 @@ def _is_word_char(ch: str) -> bool:
 
 def normalize(text: str) -> str:
     """Fold for matching: NFKC, case-folded, single spaces, no punctuation/emoji at the ends."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    # Casefolding the Turkish capital İ leaves "i" plus a combining dot: drop the dot.
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i")
     start, end = 0, len(folded)
     while start < end and not _is_word_char(folded[start]):
         start += 1

@@ -6,14 +6,24 @@ expects (see :func:`load_settings`), never with a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SHIPPED_LANGUAGES = ("nl", "en")
+SHIPPED_LANGUAGES = ("nl", "en", "tr", "ar", "pl", "bg", "uk", "pt", "pap", "so")
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+# Where `gangmaker serve` takes Telegram's webhook calls.
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 class Settings(BaseSettings):
@@ -30,6 +40,20 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address gangmaker serve listens on")
     port: int = Field(default=8080, ge=1, le=65535, description="port between 1 and 65535")
     sql_echo: bool = Field(default=False, description="true or false")
+    telegram_bot_token: str | None = Field(
+        default=None, description="the token from @BotFather: digits, a colon, then characters"
+    )
+    telegram_api_base: str = Field(
+        default=TELEGRAM_API_DEFAULT,
+        description="the Bot API server's base URL, e.g. https://api.telegram.org",
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None,
+        description=f"the public https URL of this server's {TELEGRAM_WEBHOOK_PATH}",
+    )
+    telegram_webhook_secret: str | None = Field(
+        default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -64,10 +88,83 @@ class Settings(BaseSettings):
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_format(cls, value: str | None) -> str | None:
+        if value is not None and not _TOKEN.fullmatch(value.strip()):
+            raise ValueError("not a bot token")
+        return value.strip() if value else None
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not value.strip():
+            return TELEGRAM_API_DEFAULT
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if not parts.hostname or parts.scheme not in ("http", "https"):
+            raise ValueError("not a URL")
+        if parts.scheme != "https" and parts.hostname not in _LOCAL_HOSTS:
+            raise ValueError("Telegram only calls https URLs")
+        if parts.path in ("", "/"):
+            # Only the server was given: the route of `gangmaker serve` is known.
+            value = value.rstrip("/") + TELEGRAM_WEBHOOK_PATH
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _SECRET.fullmatch(value):
+            raise ValueError("wrong length or characters")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        """A webhook needs its URL, its secret and a token; name whichever is missing."""
+        url, secret = self.telegram_webhook_url, self.telegram_webhook_secret
+        if url and not secret:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET is missing: TELEGRAM_WEBHOOK_URL needs it "
+                "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
+            )
+        if secret and not url:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_URL is missing: TELEGRAM_WEBHOOK_SECRET is set, so a webhook "
+                "is meant; give its public https URL (or unset the secret for long polling)"
+            )
+        if url and not self.telegram_bot_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is missing: the Telegram webhook needs it")
+        return self
+
+    @property
+    def telegram_webhook(self) -> bool:
+        """Telegram sends its updates to `gangmaker serve` (else `gangmaker run` polls)."""
+        return bool(self.telegram_bot_token and self.telegram_webhook_url)
+
 
 def describe_error(exc: ValidationError) -> str:
     """One line naming the first bad variable and what it expects."""
     error = exc.errors()[0]
+    if not error["loc"]:
+        # A rule across several variables; its message names them.
+        return "configuration error: " + error["msg"].removeprefix("Value error, ")
     name = str(error["loc"][0]).upper() if error["loc"] else "settings"
     field = Settings.model_fields.get(str(error["loc"][0]).lower()) if error["loc"] else None
     expected = field.description if field and field.description else error["msg"]

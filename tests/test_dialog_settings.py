@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from bot.config import SHIPPED_LANGUAGES
 from bot.errors import InvalidInput
+from bot.i18n import LANGUAGE_NAMES
 from bot.models import (
     AuditEntry,
     ChannelIdentity,
@@ -16,6 +18,8 @@ from bot.models import (
 )
 from handlers.settings import parse_clock_time, parse_time_range
 from tests.chat import ChatHarness, make_world
+
+ALL_LANGUAGES = [LANGUAGE_NAMES[code] for code in SHIPPED_LANGUAGES]
 
 
 async def in_settings(sessions, address: str = "gm") -> ChatHarness:
@@ -103,7 +107,7 @@ def test_parse_time_range_refuses() -> None:
 async def test_language_switch_changes_later_replies(sessions) -> None:
     chat = await in_settings(sessions)
     await chat.choose("Taal")
-    assert chat.options == ["Nederlands", "English"]
+    assert chat.options == ALL_LANGUAGES
     await chat.choose("English")
     assert chat.replies[0].text == "Okay, from now on I write in English."
     assert chat.last_text == "What would you like to do?"
@@ -276,6 +280,6 @@ async def test_deletion_confirmed_removes_the_person(sessions) -> None:
         assert audit.object_id == person_id
 
     await chat.send("hoi")  # a fresh start, as a new person
-    assert chat.last_text == "Hallo! Kies je taal.\nHello! Choose your language."
+    assert chat.last_text.startswith("Hallo! Kies je taal.\nHello! Choose your language.\n")
     person = await chat.person()
     assert person.id != person_id and person.consent_at is None

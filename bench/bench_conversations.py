@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_conversations.py [--conversations 1000] [--concurrency 1]
 
 Each conversation is a new resident on the terminal channel: first contact (language,
-consent), the menu, help, settings, a language switch, STOP and back, and a street sign-up
-when that dialog is installed. Every turn is one ``Runtime.handle`` call, timed from the
-call to the replies (database transaction included). A migrated SQLite file with the demo
+consent), the menu, help, a language switch, STOP and back, and signing up a street. Every
+turn is one ``Runtime.handle`` call, timed from the call to the replies (database transaction
+included). A migrated SQLite file with the demo
 organisation is made in a temporary directory. Prints figures; asserts nothing.
 """
 
@@ -41,6 +41,14 @@ SCRIPT = [
     "afmelden",
     "aanmelden",
     "menu",
+    "#Straat aanmelden",
+    "Benchstraat {number}",  # the number is read as the house-number part
+    "#Delfshaven",
+    "ongeveer 40",
+    "ja",
+    "#Ja",
+    "menu",
+    "#Mijn straat",
 ]
 
 
@@ -52,9 +60,10 @@ def pick(replies: list[Reply], label: str) -> str | None:
     return options[0].value if options else None
 
 
-async def converse(runtime: Runtime, address: str, timings: list[float]) -> None:
+async def converse(runtime: Runtime, number: int, timings: list[float]) -> None:
+    address = f"bench-{number}"
     replies: list[Reply] = []
-    for step in SCRIPT:
+    for step in (line.format(number=number) for line in SCRIPT):
         if step.startswith("#"):
             value = pick(replies, step[1:])
             incoming = (
@@ -90,7 +99,7 @@ async def main(conversations: int, concurrency: int) -> None:
         async def worker() -> None:
             while not queue.empty():
                 number = queue.get_nowait()
-                await converse(runtime, f"bench-{number}", timings)
+                await converse(runtime, number, timings)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))

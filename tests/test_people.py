@@ -160,8 +160,10 @@ async def test_the_same_address_on_another_channel_is_another_person(
         ("nl", "nl", "nl"),
         ("EN", "nl", "en"),
         ("en_US", "nl", "en"),
-        ("tr", "nl", "nl"),
-        ("ar", "en", "en"),
+        ("tr", "nl", "tr"),
+        ("ar", "en", "ar"),
+        ("de", "nl", "nl"),  # not shipped: the organisation's default
+        ("fr-FR", "en", "en"),
         (None, "en", "en"),
         ("", "nl", "nl"),
     ],

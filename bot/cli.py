@@ -43,7 +43,14 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await engine.dispose()
         print(summary.describe())
+        if args.people:
+            from bot.delivery.commands import add_people
 
+            print(await add_people(settings, args.people))
+
+    if args.people < 0:
+        print("gangmaker: --people must be 0 or more", file=sys.stderr)
+        return 2
     asyncio.run(run())
     return 0
 
@@ -58,7 +65,25 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web.app import serve
 
     print(f"serving on http://{settings.host}:{settings.port} (health: /healthz)")
+    if settings.telegram_webhook:
+        print(f"Telegram: webhook {settings.telegram_webhook_url}")
     return serve(settings)
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        print(
+            "No messenger is configured (set TELEGRAM_BOT_TOKEN); "
+            "to talk to the bot in this terminal, run `gangmaker chat`.",
+            file=sys.stderr,
+        )
+        return 1
+    if settings.telegram_webhook:
+        # Telegram calls us: the web server takes the updates.
+        return _cmd_serve(args, settings)
+    from bot.channels.telegram import run_polling
+
+    return asyncio.run(run_polling(settings))
 
 
 def _cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,11 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
     db.set_defaults(func=_cmd_db)
 
+    run = sub.add_parser(
+        "run", help="run the messenger bots (Telegram: long polling, or the webhook server)"
+    )
+    run.set_defaults(func=_cmd_run)
+
     demo = sub.add_parser("demo", help="fill the database with a realistic demo organisation")
+    demo.add_argument(
+        "--people",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also add N demo gangmakers with Telegram identities (load tests, benchmarks)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="run the web server (health check) on HOST:PORT")
+    serve = sub.add_parser(
+        "serve", help="run the web server on HOST:PORT (health check, Telegram webhook)"
+    )
     serve.set_defaults(func=_cmd_serve)
+
+    from bot.delivery.commands import add_parsers as add_delivery_parsers
+
+    add_delivery_parsers(sub)
 
     i18n = sub.add_parser("i18n", help="translation catalogs: extract, update, compile, init")
     i18n.add_argument("task", choices=["extract", "update", "compile", "init", "check"])

@@ -171,6 +171,20 @@ ERROR_TEXTS: dict[str, ErrorText] = {
         "days",
     ),
     "liefleed.nothing_to_undo": E(_("There is nothing to undo.")),
+    # --- announcements --------------------------------------------------------------------
+    "announcement.not_found": E(_("I could not find that announcement.")),
+    "announcement.dutch_required": E(_("An announcement needs a Dutch text.")),
+    "announcement.language_unknown": E(_("I do not know the language {language}.")),
+    "announcement.text_too_long": E(_("That text is too long. Use at most {max} characters.")),
+    "announcement.audience_invalid": E(_("I do not understand who should get it: {part}.")),
+    "announcement.area_unknown": E(_("I do not know that area.")),
+    "announcement.theme_unknown": E(_("I do not know that theme.")),
+    "announcement.role_unknown": E(_("I do not know that role.")),
+    "announcement.send_at_too_far": E(
+        _("That is too far away. Choose a time within {max_days} days.")
+    ),
+    "announcement.not_schedulable": E(_("This announcement cannot be planned any more.")),
+    "announcement.not_cancellable": E(_("Sending has already started. You cannot stop it now.")),
 }
 
 # A general sentence per error type, for keys without a line above.

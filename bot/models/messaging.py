@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, CreatedMixin, IdMixin, UTCDateTime, str_enum
@@ -25,6 +25,11 @@ class Announcement(IdMixin, CreatedMixin, Base):
     status: Mapped[AnnouncementStatus] = mapped_column(
         str_enum(AnnouncementStatus), default=AnnouncementStatus.DRAFT, index=True
     )
+    # Set by the fan-out: when it started, and who was in and left out of the audience then
+    # ({"recipients": n, "opted_out": n, "unreachable": n, "no_consent": n, "fallback": n}).
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    audience_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
 class Reminder(IdMixin, CreatedMixin, Base):
@@ -47,6 +52,8 @@ class Delivery(IdMixin, CreatedMixin, Base):
     """One message to one person; the unique key makes a second enqueue a no-op."""
 
     __tablename__ = "delivery"
+    # The workers' claim query: due queued rows and expired leases.
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
 
     key: Mapped[str] = mapped_column(String(80), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
@@ -65,6 +72,10 @@ class Delivery(IdMixin, CreatedMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Who holds the lease (worker and claim); a late result of a lost lease changes nothing.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # Urgent rows are sent during quiet hours too; everything else waits until they end.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,13 +1,23 @@
-"""Build the aiohttp application and run it on HOST:PORT."""
+"""Build the aiohttp application and run it on HOST:PORT.
+
+Routes: ``/healthz``; with a Telegram webhook configured also ``POST /webhooks/telegram``
+(``bot.channels.telegram.runner.mount_webhook``).
+"""
 
 from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.db import make_engine
+from bot.db import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
 
@@ -22,10 +32,21 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_app(engine: AsyncEngine) -> web.Application:
+def build_app(
+    engine: AsyncEngine,
+    *,
+    telegram: TelegramChannel | None = None,
+    telegram_webhook: tuple[str, str] | None = None,
+) -> web.Application:
+    """The web app; ``telegram`` with ``telegram_webhook=(url, secret)`` adds the webhook."""
     app = web.Application()
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
+    if telegram is not None and telegram_webhook is not None:
+        from bot.channels.telegram import mount_webhook
+
+        url, secret = telegram_webhook
+        mount_webhook(app, telegram, url=url, secret=secret)
 
     async def close_engine(app: web.Application) -> None:
         await app[ENGINE_KEY].dispose()
@@ -35,6 +56,20 @@ def build_app(engine: AsyncEngine) -> web.Application:
 
 
 def serve(settings: Settings) -> int:
-    app = build_app(make_engine(settings.database_url))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    telegram, webhook = None, None
+    startup_errors: tuple[type[Exception], ...] = ()
+    if settings.telegram_webhook:
+        from bot.channels.telegram.runner import StartupError, make_channel
+
+        assert settings.telegram_webhook_url and settings.telegram_webhook_secret
+        telegram = make_channel(settings, make_sessionmaker(engine))
+        webhook = (settings.telegram_webhook_url, settings.telegram_webhook_secret)
+        startup_errors = (StartupError,)
+    app = build_app(engine, telegram=telegram, telegram_webhook=webhook)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+    except startup_errors as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:35:40.830804
+Create Date: 2026-11-23 12:18:58.814380
 
 """
 from typing import Sequence, Union
@@ -110,6 +110,9 @@ def upgrade() -> None:
     sa.Column('audience', sa.JSON(), nullable=False),
     sa.Column('send_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('draft', 'scheduled', 'sending', 'done', 'cancelled', name='announcementstatus', native_enum=False, length=24), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('audience_counts', sa.JSON(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['person.id'], name=op.f('fk_announcement_created_by_id_person'), ondelete='SET NULL'),
@@ -259,6 +262,8 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sa.String(length=64), nullable=True),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('provider_message_id', sa.String(length=128), nullable=True),
     sa.Column('last_error', sa.String(length=300), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -273,6 +278,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_announcement_id'), ['announcement_id'], unique=False)
+        batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
@@ -367,6 +373,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_status'))
         batch_op.drop_index(batch_op.f('ix_delivery_person_id'))
         batch_op.drop_index(batch_op.f('ix_delivery_next_attempt_at'))
+        batch_op.drop_index('ix_delivery_due')
         batch_op.drop_index(batch_op.f('ix_delivery_announcement_id'))
 
     op.drop_table('delivery')

@@ -21,8 +21,10 @@ class DeliverySettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     telegram_sender: Literal["aiogram", "http"] = Field(
-        default="aiogram",
-        description="aiogram (aiogram's Bot) or http (one plain request per message, lighter)",
+        # http by default: aiogram's import and per-message model checks cost the worker about
+        # 130 MB and 1 ms of CPU a message (bench/bench_broadcast.py); errors map the same.
+        default="http",
+        description="http (one plain request per message, lighter) or aiogram (aiogram's Bot)",
     )
     telegram_rate_limit: float = Field(
         default=30.0, ge=0, description="messages per second over all chats; 0 switches it off"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -30,16 +29,3 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
-
-
-def upgrade_url(url: str, revision: str = "head") -> None:
-    """Synchronous entry point for the command line (Alembic runs its own event loop)."""
-    command.upgrade(alembic_config(url), revision)
-
-
-def current_revision_sync(url: str) -> None:
-    command.current(alembic_config(url), verbose=False)
-
-
-def run(coro: object) -> None:  # pragma: no cover - tiny helper
-    asyncio.run(coro)  # type: ignore[arg-type]

@@ -506,3 +506,16 @@ async def forget_person(
     entry.actor_person_id = actor_id
     entry.at = now
     await session.flush()
+
+
+async def set_reachable(
+    session: AsyncSession, *, channel: Channel, address: str, reachable: bool
+) -> bool:
+    """The platform told us the person blocked (False) or unblocked (True) us; deliveries to
+    an unreachable address stop for good. False when we do not know the address."""
+    result = await session.execute(
+        update(ChannelIdentity)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+        .values(reachable=reachable)
+    )
+    return bool(result.rowcount)

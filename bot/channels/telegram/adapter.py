@@ -72,7 +72,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.channels.telegram import callbacks, render, texts
-from bot.channels.telegram.store import ChatView, chat_view, set_reachable
+from bot.channels.telegram.store import ChatView, chat_view
 from bot.conversation import (
     Chosen,
     Contact,
@@ -87,7 +87,7 @@ from bot.errors import DomainError
 from bot.i18n import shipped_languages, translator
 from bot.i18n.error_texts import error_text
 from bot.models import Channel, ChannelIdentity, StreetStatus
-from bot.services import streets
+from bot.services import people, streets
 from bot.services.people import _language_from_hint
 
 log = logging.getLogger(__name__)
@@ -551,6 +551,8 @@ class TelegramChannel:
 
     async def _set_reachable(self, chat_id: int, reachable: bool) -> None:
         async with self.sessions() as session, session.begin():
-            known = await set_reachable(session, str(chat_id), reachable)
+            known = await people.set_reachable(
+                session, channel=Channel.TELEGRAM, address=str(chat_id), reachable=reachable
+            )
         if known:
             log.info("telegram chat %s is %sreachable", chat_id, "" if reachable else "un")

@@ -1,8 +1,9 @@
 """The few database reads and writes the Telegram channel needs besides the runtime's turns.
 
 - :func:`chat_view`: where a chat stands (its open question and options) and the person's
-  language and consent, to check a pressed button's token and to answer in their language;
-- :func:`set_reachable`: the platform told us the person blocked (or unblocked) the bot.
+  language and consent, to check a pressed button's token and to answer in their language.
+
+Whether a chat is reachable is the people service's rule (``people.set_reachable``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import callbacks
@@ -65,13 +66,3 @@ async def chat_view(session: AsyncSession, address: str) -> ChatView | None:
         {k: v for k, v in data.items() if not k.startswith("_")},
         tuple(Option(label, value) for label, value in state.options or []),
     )
-
-
-async def set_reachable(session: AsyncSession, address: str, reachable: bool) -> bool:
-    """Mark a known Telegram chat (un)reachable; False when we do not know the chat."""
-    result = await session.execute(
-        update(ChannelIdentity)
-        .where(ChannelIdentity.channel == Channel.TELEGRAM, ChannelIdentity.address == address)
-        .values(reachable=reachable)
-    )
-    return bool(result.rowcount)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 
 from bot.i18n import translator
 
@@ -67,13 +68,20 @@ def card_pdf(*, link: str, street: str, languages: tuple[str, ...] = CARD_LANGUA
 
     dutch = translator("nl")
     pdf.set_font("card", size=17)
-    pdf.multi_cell(width, 8, dutch._("Street news of {street}", street=street), align="C")
+    pdf.multi_cell(
+        width,
+        8,
+        dutch._("Street news of {street}", street=street),
+        align="C",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.ln(2)
     size = 58
     pdf.image(io.BytesIO(qr_png(link)), x=(pdf.w - size) / 2, y=pdf.get_y(), w=size, h=size)
     pdf.set_y(pdf.get_y() + size + 1)
     pdf.set_font("card", size=8)
-    pdf.multi_cell(width, 4, link, align="C")
+    pdf.multi_cell(width, 4, link, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
 
     for code in languages:
@@ -85,6 +93,8 @@ def card_pdf(*, link: str, street: str, languages: tuple[str, ...] = CARD_LANGUA
             4.6,
             t._("Scan the code with the camera of your phone."),
             align="R" if right else "L",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
         )
         pdf.set_font("card", size=8.5)
         pdf.multi_cell(
@@ -95,6 +105,8 @@ def card_pdf(*, link: str, street: str, languages: tuple[str, ...] = CARD_LANGUA
                 " gangmakers a tip. No name needed. Stop at any time."
             ),
             align="R" if right else "L",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
         )
         pdf.ln(1.6)
     return bytes(pdf.output())

@@ -7,6 +7,7 @@ neighbour then gets it in their own language through the outbox (``bot/services/
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from bot.conversation import Context, Dialog, Media, Option
@@ -102,7 +103,10 @@ async def invite(ctx: Context) -> None:
     )
     settings = neighbours.link_settings()
     link = neighbours.invite_link(invitation.code, settings.bot_username)
-    png, pdf = neighbours.write_invite_files(link=link, street=street, directory=settings.media_dir)
+    # Drawing the card takes about a second: not on the event loop other chats share.
+    png, pdf = await asyncio.to_thread(
+        neighbours.write_invite_files, link=link, street=street, directory=settings.media_dir
+    )
     ctx.say(
         "\n\n".join(
             [

@@ -8,9 +8,10 @@ Lief & Leed pot, street meeting, work hut, cancelled because of the weather) and
 line in the recipient's language saying it was not translated.
 
 :func:`send_news` stores one :class:`StreetNews` and queues one :class:`Delivery` per recipient
-(key ``news:<news>:<person>``, so a retry adds nothing) through :func:`bot.services.notify.notify`;
-the delivery engine sends them (quiet hours respected). Recipients: the street's subscribers who
-gave consent and did not send STOP, except the sender.
+with the text rendered in their language (key ``news:<news>:<person>``, one bulk insert as the
+announcement fan-out does, so a retry adds nothing); the delivery engine sends them (quiet hours
+respected) and the terminal chat shows them at the person's next turn. Recipients: the
+street's subscribers who gave consent and did not send STOP, except the sender.
 
 Error keys (``bot.errors`` type, key, parameters):
 
@@ -37,11 +38,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.sanitize import clean_text
 from bot.errors import Conflict, InvalidInput
-from bot.i18n import Translator, lazy
+from bot.i18n import Translator, lazy, translator
 from bot.i18n.lazy import LazyText
-from bot.models import Person, Street, StreetNews, StreetSubscription, utcnow
+from bot.models import (
+    ChannelIdentity,
+    DeliveryStatus,
+    Organisation,
+    Person,
+    Street,
+    StreetNews,
+    StreetSubscription,
+    utcnow,
+)
 from bot.parsing.dates import check_date_window
-from bot.services import notify, permissions
+from bot.services import permissions
+from bot.services.announcements import INSERT_CHUNK, best_identities, insert_ignoring_duplicates
 from bot.services.neighbours import street_label
 
 PLACE_MIN, PLACE_MAX = 2, 80
@@ -277,12 +288,57 @@ async def send_news(
     session.add(news)
     await session.flush()
     label = street_label(street)
-
-    def write(t: Translator) -> str:
-        return render(t, street=label, template=template, slots=clean_slots, free_text=text)
-
+    org = await session.get(Organisation, street.organisation_id)
+    zone = org.timezone if org is not None else "Europe/Amsterdam"
+    texts: dict[str, str] = {}  # rendered once per language
+    identities = best_identities(
+        (
+            await session.execute(
+                select(
+                    ChannelIdentity.id,
+                    ChannelIdentity.person_id,
+                    ChannelIdentity.preferred,
+                    ChannelIdentity.last_inbound_at,
+                ).where(
+                    ChannelIdentity.person_id.in_([p.id for p in people]),
+                    ChannelIdentity.reachable.is_(True),
+                )
+            )
+        ).all()
+    )
+    rows = []
     for person in people:
-        await notify.notify(
-            session, person=person, key=f"news:{news.id}:{person.id}", text=write, now=now
+        if person.language not in texts:
+            texts[person.language] = render(
+                translator(person.language, zone),
+                street=label,
+                template=template,
+                slots=clean_slots,
+                free_text=text,
+            )
+        identity = identities.get(person.id)
+        rows.append(
+            {
+                "key": delivery_key(news.id, person.id),
+                "person_id": person.id,
+                "announcement_id": None,
+                "reminder_id": None,
+                "identity_id": identity.id if identity is not None else None,
+                "body": texts[person.language],
+                "status": DeliveryStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "urgent": False,
+                "created_at": now,
+            }
         )
+    # One bulk insert (a repeated send adds nothing: the keys are unique); the delivery engine
+    # holds each row until the person's quiet hours end.
+    statement = insert_ignoring_duplicates(session)
+    for offset in range(0, len(rows), INSERT_CHUNK):
+        await session.execute(statement, rows[offset : offset + INSERT_CHUNK])
     return news
+
+
+def delivery_key(news_id: int, person_id: int) -> str:
+    return f"news:{news_id}:{person_id}"

@@ -120,11 +120,12 @@ async def invite(ctx: Context) -> None:
     )
     ctx.say(
         ctx._("The QR code: neighbours scan it with their phone camera."),
-        media=Media("photo", str(png), ctx._("QR code for {street}", street=street_label(street))),
+        # No caption: Telegram shows the text with the picture, the terminal chat the path.
+        media=Media("photo", str(png)),
     )
     ctx.say(
         ctx._("The card to print (A5), with the QR code and a few words in several languages."),
-        media=Media("document", str(pdf), ctx._("Card for {street}", street=street_label(street))),
+        media=Media("document", str(pdf)),
     )
     ctx.finish()
 

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from bot.channels.console import render
 from bot.db import transaction
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.senders import TelegramSender
@@ -115,6 +116,9 @@ async def test_a_gangmaker_gets_the_link_the_qr_code_and_a_card_with_that_qr(
     png, pdf = Path(photo.ref), Path(document.ref)
     assert png.parent == media_dir and png.read_bytes().startswith(b"\x89PNG")
     assert pdf.read_bytes().startswith(b"%PDF")
+    # The terminal chat shows where the files are.
+    shown = "\n".join(render(r) for r in gm.replies)
+    assert f"[photo: {png}]" in shown and f"[document: {pdf}]" in shown
     assert (await gm.state()).dialog == "menu"
 
     # Asking again gives the same code (printed cards keep working).

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(
         default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -"
     )
+    # Street invites for neighbours (t.me/<bot>?start=n-<code>) and where their QR/PDF go.
+    telegram_bot_username: str | None = Field(
+        default=None, description="the bot's Telegram user name, e.g. gangmaker_bot"
+    )
+    media_dir: str | None = Field(
+        default=None, description="a folder for generated files (default: the temp folder)"
+    )
 
     @field_validator("database_url")
     @classmethod

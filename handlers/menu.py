@@ -43,6 +43,8 @@ MENU_ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("pending_streets", lazy.pgettext("row", "New streets to check"), show=leader),
     MenuEntry("overview", lazy.pgettext("row", "Round overview"), show=leader),
     MenuEntry("redeem", lazy.pgettext("row", "Cash a payout code"), show=payout_point),
+    MenuEntry("street_news", lazy.pgettext("row", "Street news"), show=gangmaker),
+    MenuEntry("neighbour", lazy.pgettext("row", "My street news"), show=resident, at="mine"),
     MenuEntry("settings", lazy.pgettext("row", "Settings")),
     MenuEntry("help", lazy.pgettext("row", "Help")),
     MenuEntry("settings", lazy.pgettext("row", "Language"), at="language"),

@@ -56,6 +56,11 @@ async def consent(ctx: Context) -> None:
     if ctx.value == "yes":
         await people.give_consent(ctx.session, ctx.person, now=ctx.now)
         ctx.say(ctx._("Thank you! Nice that you are here."))
+        then = ctx.data.get("then")
+        if then and then in ctx.registry:
+            # Came through a deep link (a street invite): carry on there.
+            ctx.start(then, code=ctx.data.get("code"))
+            return
         ctx.finish()
         return
     ctx.say(

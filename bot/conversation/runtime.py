@@ -125,6 +125,24 @@ class Runtime:
             return [Reply(t._("Sorry, something went wrong on our side. Please try again later."))]
 
 
+# Deep links: "/start <prefix><code>" (Telegram's t.me/<bot>?start=<prefix><code>, typed the same
+# in the terminal chat) opens the dialog with data {"code": code}. Gangmaker invite codes have no
+# prefix; the Telegram channel handles those itself.
+DEEP_LINKS: dict[str, str] = {"n-": "neighbour"}
+
+
+def deep_link(text: str) -> tuple[str, str] | None:
+    """``/start n-ABCD2345`` -> ``("neighbour", "ABCD2345")``; None for anything else."""
+    command, _, payload = text.strip().partition(" ")
+    if command.split("@", 1)[0].lower() != "/start":
+        return None
+    payload = payload.strip()
+    for prefix, dialog in DEEP_LINKS.items():
+        if payload.lower().startswith(prefix) and len(payload) > len(prefix):
+            return dialog, payload[len(prefix) : len(prefix) + 32]
+    return None
+
+
 def _is_deleted(obj: object) -> bool:
     state = sa_inspect(obj)
     return bool(state.deleted or state.was_deleted)
@@ -226,6 +244,10 @@ class _Turn:
             if not text:
                 return await self._reask(self.t._("I did not get any text. Please try again."))
 
+        link = deep_link(text) if text is not None else None
+        if link is not None and link[0] in self.registry:
+            return await self._open_link(*link)
+
         command = command_of(text) if text is not None else None
         if self.person.consent_at is None:
             replies = await self._without_consent(command)
@@ -306,6 +328,16 @@ class _Turn:
             at = "language" if command is Command.LANGUAGE else None
             return await self._enter(START, at=at if at in self._start_steps() else None)
         return None
+
+    async def _open_link(self, dialog: str, code: str) -> list[Reply]:
+        """A deep link opens its dialog with ``{"code": code}``; without consent the start
+        dialog runs first and hands over (``then``) once the person agreed."""
+        ctx = self._context(self.state.dialog, self.state.step)
+        if self.person.consent_at is None:
+            ctx.start(START, then=dialog, code=code)
+        else:
+            ctx.start(dialog, code=code)
+        return await self._run(ctx, None)
 
     def _start_steps(self) -> dict[str, Step]:
         start = self.registry.get(START)

@@ -185,6 +185,25 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     ),
     "announcement.not_schedulable": E(_("This announcement cannot be planned any more.")),
     "announcement.not_cancellable": E(_("Sending has already started. You cannot stop it now.")),
+    # --- neighbours and street news ---------------------------------------------------------
+    "neighbours.code_unknown": E(
+        _("This invite link does not work (any more). Ask your gangmaker for a new one.")
+    ),
+    "neighbours.street_closed": E(_("This street does not take part any more.")),
+    "neighbours.not_subscribed": E(_("You do not get the news of this street.")),
+    "neighbours.tip_too_short": E(_("That tip is very short. Please write a bit more.")),
+    "neighbours.tip_too_long": E(_("That tip is too long. Use at most {max} characters.")),
+    "neighbours.too_many_tips": E(_("You sent {max} tips today. Please try again tomorrow.")),
+    "street_news.template_unknown": E(_("I do not know that kind of news.")),
+    "street_news.slot_missing": E(_("Something is missing. Please start again.")),
+    "street_news.place_too_short": E(_("Please type the place a bit longer.")),
+    "street_news.place_too_long": E(_("That place is too long. Use at most {max} characters.")),
+    "street_news.text_too_short": E(_("Your message is very short. Please write a bit more.")),
+    "street_news.text_too_long": E(_("Your message is too long. Use at most {max} characters.")),
+    "street_news.no_subscribers": E(_("No neighbour gets the street news yet.")),
+    "street_news.too_many": E(
+        _("Your street sent {max} news messages today. Please wait until tomorrow.")
+    ),
 }
 
 # A general sentence per error type, for keys without a line above.

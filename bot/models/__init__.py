@@ -19,6 +19,7 @@ from bot.models.enums import (
 )
 from bot.models.liefleed import Attention, LiefLeedPot
 from bot.models.messaging import Announcement, Delivery, Reminder
+from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscription
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
@@ -38,6 +39,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "LiefLeedPot",
+    "NeighbourInvite",
     "OccasionType",
     "Organisation",
     "PayoutPoint",
@@ -51,7 +53,9 @@ __all__ = [
     "RoundTheme",
     "Street",
     "StreetMembership",
+    "StreetNews",
     "StreetStatus",
+    "StreetSubscription",
     "Theme",
     "utcnow",
 ]

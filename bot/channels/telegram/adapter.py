@@ -83,6 +83,7 @@ from bot.conversation import (
     Runtime,
     Text,
 )
+from bot.conversation.runtime import deep_link
 from bot.errors import DomainError
 from bot.i18n import shipped_languages, translator
 from bot.i18n.error_texts import error_text
@@ -295,7 +296,11 @@ class TelegramChannel:
         if message.text is not None:
             text = strip_bot_name(message.text)
             code = start_payload(text)
-            event = Text(**base, text=START if code else text)
+            if code and deep_link(f"{START} {code}") is not None:
+                # A neighbour invite (and the like): the runtime opens its dialog itself.
+                event, code = Text(**base, text=f"{START} {code}"), None
+            else:
+                event = Text(**base, text=START if code else text)
         elif message.photo:
             largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
             ref = render.MEDIA_PREFIX + largest.file_id

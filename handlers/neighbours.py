@@ -1,0 +1,197 @@
+"""A neighbour's side of the street invite: subscribe to street news, send a tip, stop.
+
+Opened by the invite link (``/start n-<code>``, data ``{"code": ...}``; a new person first
+chooses a language and agrees in the start dialog), or from the menu ("My street news") by a
+resident. No name and no house number are asked: the person, the street and their language are
+all we keep.
+"""
+
+from __future__ import annotations
+
+from bot.conversation import Context, Dialog, Option
+from bot.conversation.words import Command, command_word
+from bot.errors import DomainError
+from bot.i18n import lazy
+from bot.i18n.error_texts import error_text
+from bot.models import Street
+from bot.services import neighbours
+from bot.services.neighbours import street_label
+
+dialog = Dialog("neighbour", entry="open")
+
+
+# --- from the invite link ------------------------------------------------------------------
+
+
+@dialog.prompt("open")
+async def show_invite(ctx: Context) -> None:
+    try:
+        street = await neighbours.street_of_code(
+            ctx.session, organisation_id=ctx.organisation.id, code=str(ctx.data.get("code") or "")
+        )
+    except DomainError as error:
+        ctx.say(error_text(ctx.t, error))
+        ctx.finish()
+        return
+    label = street_label(street)
+    if await neighbours.is_subscribed(ctx.session, ctx.person, street.id):
+        ctx.say(ctx._("You already get the street news of {street}.", street=label))
+        ctx.finish()
+        return
+    ctx.data["street_id"] = street.id
+    ctx.say(
+        "\n".join(
+            [
+                ctx._("Street news of {street}", street=label),
+                "• "
+                + ctx._(
+                    "You get short messages from the gangmakers of your street, in your own"
+                    " language: a street party, a clean-up day, a meeting."
+                ),
+                "• "
+                + ctx._("We keep only your chat address and your language. No name, no address."),
+                "• "
+                + ctx._(
+                    "You can stop at any time: send {stop}.",
+                    stop=command_word(Command.STOP, ctx.language).upper(),
+                ),
+            ]
+        )
+    )
+    ctx.yes_no(
+        ctx._("Do you want the street news?"),
+        yes=ctx.pgettext("button", "Yes, please"),
+        no=ctx.pgettext("button", "No, thanks"),
+    )
+
+
+@dialog.step("open", accepts=())
+async def answer_invite(ctx: Context) -> None:
+    if ctx.value != "yes":
+        ctx.say(ctx._("Okay, you get no street news. Nothing was saved."))
+        ctx.finish()
+        return
+    street = await ctx.session.get(Street, int(ctx.data["street_id"]))
+    assert street is not None
+    await neighbours.subscribe(ctx.session, person=ctx.person, street=street, now=ctx.now)
+    lines = [
+        ctx._("Done! You now get the street news of {street}.", street=street_label(street)),
+        ctx._(
+            "Do you know about a birth, an illness or a sad loss in the street? Send your"
+            " gangmakers a tip: choose “My street news” in the menu."
+        ),
+    ]
+    if ctx.person.announcements_opt_out:
+        lines.append(
+            ctx._(
+                "You sent STOP before, so messages are off. Send {resume} to turn them on.",
+                resume=command_word(Command.RESUME, ctx.language).upper(),
+            )
+        )
+    ctx.say("\n\n".join(lines))
+    ctx.finish()
+
+
+# --- from the menu ----------------------------------------------------------------------
+
+
+@dialog.prompt("mine")
+async def ask_street(ctx: Context) -> None:
+    mine = await neighbours.my_subscriptions(ctx.session, ctx.person)
+    if not mine:
+        ctx.say(
+            ctx._(
+                "You get no street news yet. Ask the gangmakers of your street for the link,"
+                " or scan the QR code on their card."
+            )
+        )
+        ctx.finish()
+        return
+    if len(mine) == 1:
+        ctx.data["street_id"] = mine[0].id
+        ctx.goto("action")
+        return
+    ctx.ask(
+        ctx._("For which street?"), [Option(street_label(s)[:24], str(s.id)) for s in mine[:10]]
+    )
+
+
+@dialog.step("mine", accepts=())
+async def choose_street(ctx: Context) -> None:
+    ctx.data["street_id"] = int(ctx.value or 0)
+    ctx.goto("action")
+
+
+@dialog.prompt("action")
+async def ask_action(ctx: Context) -> None:
+    street = await ctx.session.get(Street, int(ctx.data["street_id"]))
+    assert street is not None
+    ctx.ask(
+        ctx._("Street news of {street}. What would you like to do?", street=street_label(street)),
+        [
+            Option(ctx.pgettext("button", "Send a tip"), "tip"),
+            Option(ctx.pgettext("button", "Stop street news"), "stop"),
+        ],
+    )
+
+
+@dialog.step("action", accepts=())
+async def action(ctx: Context) -> None:
+    ctx.goto("tip" if ctx.value == "tip" else "stop")
+
+
+TIP_HELP = lazy._(
+    "Write what the gangmakers should know, without names. For example: “a baby at number 12”."
+)
+
+
+@dialog.prompt("tip")
+async def ask_tip(ctx: Context) -> None:
+    ctx.ask(
+        "\n".join(
+            [
+                ctx._(
+                    "Write your tip for the gangmakers. For example: “A baby was born at number"
+                    " 12” or “the neighbour at number 5 is in hospital”."
+                ),
+                ctx._(
+                    "Please do not write names. At most {max} characters.",
+                    max=neighbours.TIP_MAX,
+                ),
+            ]
+        )
+    )
+
+
+@dialog.step("tip", help=TIP_HELP)
+async def tip(ctx: Context) -> None:
+    await neighbours.send_tip(
+        ctx.session,
+        person=ctx.person,
+        street_id=int(ctx.data["street_id"]),
+        text=ctx.text or "",
+        now=ctx.now,
+    )
+    ctx.say(ctx._("Thank you! Your tip went to the gangmakers of your street."))
+    ctx.finish()
+
+
+@dialog.prompt("stop")
+async def ask_stop(ctx: Context) -> None:
+    street = await ctx.session.get(Street, int(ctx.data["street_id"]))
+    assert street is not None
+    ctx.yes_no(
+        ctx._("Stop the street news of {street}?", street=street_label(street)),
+        yes=ctx.pgettext("button", "Yes, stop"),
+        no=ctx.pgettext("button", "No"),
+    )
+
+
+@dialog.step("stop", accepts=())
+async def stop(ctx: Context) -> None:
+    if ctx.value == "yes":
+        await neighbours.unsubscribe(
+            ctx.session, person=ctx.person, street_id=int(ctx.data["street_id"])
+        )
+        ctx.say(ctx._("Done. You get no more street news from this street."))
+    ctx.finish()

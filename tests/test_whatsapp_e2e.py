@@ -20,8 +20,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import callbacks
 from bot.channels.whatsapp import StartupError, WhatsAppChannel, make_client
+from bot.channels.whatsapp import buttons as callbacks
 from bot.channels.whatsapp import render as wa_render
 from bot.config import WHATSAPP_WEBHOOK_PATH
 from bot.conversation import Context, Dialog, Media, MenuEntry, Option, Reply, Runtime
@@ -353,7 +353,7 @@ async def test_long_bodies_are_split_and_long_labels_go_in_a_list(
 async def test_rate_limit_errors_are_tried_again(
     graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
 ) -> None:
-    from bot.channels.telegram import RetryPolicy
+    from bot.channels.whatsapp.adapter import RetryPolicy
 
     await make_world(sessions)
     async with running(graph, engine, sessions, tmp_path) as bench:

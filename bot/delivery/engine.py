@@ -90,6 +90,11 @@ class Job:
     address: str
     identity_id: int
     text: str
+    # For senders that choose a form per recipient (WhatsApp's 24-hour window): ``send_job``.
+    language: str = DUTCH
+    kind: str = "notice"  # announcement, reminder or notice (a direct message)
+    last_inbound_at: dt.datetime | None = None
+    texts: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -412,7 +417,24 @@ class DeliveryEngine:
                 if until is not None:
                     later(row, until, None)
                     continue
-            jobs.append(Job(row, identity.channel, identity.address, identity.id, text))
+            kind = "notice"
+            if row.announcement_id:
+                kind = "announcement"
+            elif row.reminder_id:
+                kind = "reminder"
+            jobs.append(
+                Job(
+                    row,
+                    identity.channel,
+                    identity.address,
+                    identity.id,
+                    text,
+                    language=person.language,
+                    kind=kind,
+                    last_inbound_at=identity.last_inbound_at,
+                    texts=self._texts.get(row.announcement_id) if row.announcement_id else None,
+                )
+            )
         return jobs, results
 
     # --- send --------------------------------------------------------------------------------
@@ -484,9 +506,9 @@ class DeliveryEngine:
     ) -> None:
         try:
             try:
-                outcome = await asyncio.wait_for(
-                    sender.send(job.address, job.text), self.send_timeout
-                )
+                send_job = getattr(sender, "send_job", None)
+                sending = send_job(job) if send_job else sender.send(job.address, job.text)
+                outcome = await asyncio.wait_for(sending, self.send_timeout)
             except TimeoutError:
                 outcome = SendResult.problem(Outcome.RETRY, "timeout")
             except Exception as exc:  # a sender bug must not lose the row
@@ -520,6 +542,17 @@ class DeliveryEngine:
                 next_attempt_at=now + dt.timedelta(seconds=wait),
                 error=outcome.error,
             )
+        if kind is Outcome.DEFER:
+            wait = outcome.retry_after or 1.0
+            return Result(
+                row,
+                D.QUEUED,
+                row.attempts - 1,
+                next_attempt_at=now + dt.timedelta(seconds=wait),
+                error=outcome.error,
+            )
+        if kind is Outcome.SKIPPED:
+            return Result(row, D.SKIPPED, row.attempts, error=outcome.error)
         if kind is Outcome.BLOCKED:
             return Result(
                 row,

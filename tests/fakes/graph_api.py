@@ -474,7 +474,8 @@ def status_update(
                 "error_data": {"details": "failed for the test"},
             }
         ]
-    return _envelope({"statuses": [entry]})
+    contact = {"wa_id": recipient, "user_id": bsuid(recipient)}
+    return _envelope({"contacts": [contact], "statuses": [entry]})
 
 
 def dumps(payload: dict[str, Any]) -> bytes:

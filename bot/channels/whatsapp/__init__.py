@@ -7,7 +7,27 @@
 - ``sender``: the outbox sender (free-form inside the 24-hour window, a template outside).
 """
 
-from bot.channels.whatsapp.adapter import WhatsAppChannel
-from bot.channels.whatsapp.runner import StartupError, make_channel, make_client, mount_webhook
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.channels.whatsapp.adapter import WhatsAppChannel
+    from bot.channels.whatsapp.runner import (
+        StartupError,
+        make_channel,
+        make_client,
+        mount_webhook,
+    )
 
 __all__ = ["StartupError", "WhatsAppChannel", "make_channel", "make_client", "mount_webhook"]
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use: the worker's sender and window rules need neither pywa nor aiogram."""
+    if name == "WhatsAppChannel":
+        return importlib.import_module("bot.channels.whatsapp.adapter").WhatsAppChannel
+    if name in __all__:
+        return getattr(importlib.import_module("bot.channels.whatsapp.runner"), name)
+    raise AttributeError(name)

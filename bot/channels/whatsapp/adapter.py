@@ -25,9 +25,12 @@ bounded number of times; other errors are logged and the turn's other messages s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import mimetypes
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +38,7 @@ from pywa_async import WhatsApp, handlers, types
 from pywa_async.errors import WhatsAppError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import callbacks
-from bot.channels.telegram.adapter import ChatLocks, RetryPolicy
-from bot.channels.whatsapp import render, texts
+from bot.channels.whatsapp import buttons, render, texts
 from bot.channels.whatsapp.store import ChatView, chat_view, first_time, record_status
 from bot.conversation import Chosen, Contact, Incoming, Location, Photo, Reply, Runtime, Text
 from bot.i18n import translator
@@ -51,6 +52,38 @@ PAIR_RATE = 131056
 RATE_CODES = frozenset({THROUGHPUT, PAIR_RATE, 4, 80007})
 UNREADABLE = frozenset({"sticker", "audio", "voice", "video", "document", "unsupported"})
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard one API call is tried on Meta's rate-limit codes: ``attempts`` in all, waiting
+    ``base_delay * 2**n`` seconds (at most ``max_delay``) in between."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 16.0
+
+
+class ChatLocks:
+    """One lock per chat: a chat's updates one after the other, other chats go on."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def address_of(user: Any) -> str | None:
@@ -129,7 +162,7 @@ class WhatsAppChannel:
             return
         async with self.locks.hold(address):
             view = await self._view(address)
-            option = view.option(callbacks.decode(str(pressed.data))) if view else None
+            option = view.option(buttons.decode(str(pressed.data))) if view else None
             if option is None:
                 language = view.language if view is not None else self.default_language
                 stale = translator(language).tr(texts.STALE_BUTTON)

@@ -11,7 +11,7 @@
 - a photo with a public URL goes as an image (the text as caption when it fits); other media
   (another channel's file) is left out and its words are sent.
 
-Button and row ids are ``v1|<state token>|<value>`` (the Telegram channel's ``callbacks``),
+Button and row ids are ``v1|<state token>|<value>`` (:mod:`buttons`, the Telegram channel's scheme),
 so a press of an old message is refused the same way. Typing the option's number still works:
 that is the runtime's.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.channels.telegram import callbacks
+from bot.channels.whatsapp import buttons
 from bot.conversation.events import BUTTON_MAX_CHARS, ROW_MAX_CHARS, Option, Reply
 
 BODY_MAX = 1024  # interactive body and captions
@@ -78,7 +78,7 @@ def rows(options: tuple[Option, ...], token: str) -> tuple[Row, ...]:
     for option in options:
         title = _cut(option.label, limit)
         description = None if title == option.label else _cut(option.label, DESCRIPTION_MAX)
-        out.append(Row(callbacks.encode(token, option.value), title, description))
+        out.append(Row(buttons.encode(token, option.value), title, description))
     return tuple(out)
 
 

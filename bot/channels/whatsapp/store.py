@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram.store import ChatView
+from bot.channels.whatsapp.buttons import ChatView
 from bot.conversation.events import Option
 from bot.conversation.runtime import QUESTION_KEY
 from bot.models import (

@@ -20,7 +20,7 @@ from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.channels.whatsapp.window import Templates, form_for, template_parameter
 from bot.db import transaction
 from bot.delivery.engine import DeliveryEngine
-from bot.models import Channel, ChannelIdentity, Delivery, DeliveryStatus, Person
+from bot.models import Channel, ChannelIdentity, Delivery, DeliveryStatus, Organisation, Person
 from bot.services import announcements as ann
 from tests import factories as f
 from tests.fakes import graph_api as g
@@ -308,3 +308,31 @@ async def test_status_webhooks_update_the_delivery_rows(
     assert failed.status is DeliveryStatus.FAILED
     assert failed.last_error.startswith(f"whatsapp_{g.RE_ENGAGEMENT}")
     assert failed.read_at is None
+
+
+async def test_the_preview_counts_who_gets_which_form(sessions) -> None:
+    templates = Templates.parse(
+        {"announcement": {"name": "gangmaker_news", "languages": ["nl", "en"]}}
+    )
+    org_id, _ = await people(
+        sessions, [("nl", HOUR), ("en", HOUR), ("nl", 30 * HOUR), ("tr", None), ("en", None)]
+    )
+    async with transaction(sessions) as session:
+        # Someone on Telegram is no WhatsApp recipient.
+        org = await session.get(Organisation, org_id)
+        await f.person(session, org, "T", channel=Channel.TELEGRAM, address="777")
+        item = await ann.create_announcement(
+            session,
+            organisation_id=org_id,
+            actor=None,
+            texts=TEXTS,
+            audience=await ann.parse_audience(session, org_id, ["all"]),
+        )
+        preview = await ann.preview_announcement(
+            session, announcement=item, whatsapp_templates=templates, now=DAY
+        )
+        assert preview.recipients == 6
+        assert preview.whatsapp_forms == {"free": 2, "template": 2, "skipped": 1}
+        # Without templates given, the preview is as before.
+        plain = await ann.preview_announcement(session, announcement=item)
+        assert plain.whatsapp_forms == {} and plain.recipients == 6

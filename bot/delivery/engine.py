@@ -95,6 +95,8 @@ class Job:
     kind: str = "notice"  # announcement, reminder or notice (a direct message)
     last_inbound_at: dt.datetime | None = None
     texts: dict[str, str] | None = None
+    # Other reachable addresses of the person: "blocked" here falls back to one of them.
+    alternatives: int = 0
 
 
 @dataclass(slots=True)
@@ -433,6 +435,7 @@ class DeliveryEngine:
                     kind=kind,
                     last_inbound_at=identity.last_inbound_at,
                     texts=self._texts.get(row.announcement_id) if row.announcement_id else None,
+                    alternatives=sum(1 for i in options if i.reachable and i.id != identity.id),
                 )
             )
         return jobs, results
@@ -553,6 +556,16 @@ class DeliveryEngine:
             )
         if kind is Outcome.SKIPPED:
             return Result(row, D.SKIPPED, row.attempts, error=outcome.error)
+        if kind is Outcome.BLOCKED and job.alternatives:
+            # This address is gone for good; the person's other app gets it (next claim).
+            return Result(
+                row,
+                D.QUEUED,
+                row.attempts - 1,
+                next_attempt_at=now,
+                error=outcome.error,
+                unreachable_identity=job.identity_id,
+            )
         if kind is Outcome.BLOCKED:
             return Result(
                 row,

@@ -22,7 +22,7 @@ from bot.models.messaging import Announcement, Delivery, Reminder
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
-from bot.models.whatsapp import WhatsAppInbound
+from bot.models.whatsapp import LinkCode, WhatsAppInbound
 
 __all__ = [
     "Announcement",
@@ -39,6 +39,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "LiefLeedPot",
+    "LinkCode",
     "OccasionType",
     "Organisation",
     "PayoutPoint",

@@ -1,4 +1,4 @@
-"""whatsapp: message ids already handled; delivered and read times of deliveries
+"""whatsapp: message ids already handled; delivered and read times of deliveries; link codes
 
 Revision ID: 0003
 Revises: 0001
@@ -30,12 +30,27 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "link_code",
+        sa.Column("code", sa.String(length=12), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_link_code_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_code")),
+        sa.UniqueConstraint("code", name=op.f("uq_link_code_code")),
+    )
+    op.create_index(op.f("ix_link_code_person_id"), "link_code", ["person_id"], unique=False)
     with op.batch_alter_table("delivery") as batch:
         batch.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_link_code_person_id"), table_name="link_code")
+    op.drop_table("link_code")
     with op.batch_alter_table("delivery") as batch:
         batch.drop_column("read_at")
         batch.drop_column("delivered_at")

@@ -379,3 +379,25 @@ def test_render_buttons_lists_and_the_contract() -> None:
     pieces = wa_render.plan(Reply("woord " * 2000), None)
     assert len(pieces) == 3 and all(len(p.body) <= 4096 for p in pieces)
     assert wa_render.plan(Reply("x", media=Media("photo", "telegram:abc")), None)[0].kind == "text"
+
+
+def test_settings_name_the_missing_whatsapp_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from bot.config import Settings, describe_error
+
+    for name in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None, whatsapp_phone_number_id="1065", whatsapp_access_token="EAA")
+    assert "WHATSAPP_APP_SECRET is missing" in describe_error(error.value)
+    complete = Settings(
+        _env_file=None,
+        whatsapp_phone_number_id="1065",
+        whatsapp_access_token="EAA",
+        whatsapp_app_secret="s",
+        whatsapp_verify_token="v",
+        whatsapp_api_base="http://127.0.0.1:9/",
+    )
+    assert complete.whatsapp and complete.whatsapp_api_base == "http://127.0.0.1:9"
+    assert not Settings(_env_file=None).whatsapp

@@ -49,6 +49,7 @@ def make_client(
         token=token,
         session=session,
         server=None,
+        webhook_endpoint=WHATSAPP_WEBHOOK_PATH,  # only named in pywa's log lines
         verify_token=verify_token,
         app_secret=app_secret,
         validate_updates=True,

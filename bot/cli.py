@@ -67,6 +67,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"serving on http://{settings.host}:{settings.port} (health: /healthz)")
     if settings.telegram_webhook:
         print(f"Telegram: webhook {settings.telegram_webhook_url}")
+    if settings.whatsapp:
+        print("WhatsApp: webhook /webhooks/whatsapp")
     return serve(settings)
 
 

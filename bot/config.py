@@ -25,6 +25,10 @@ _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
+WHATSAPP_API_DEFAULT = "https://graph.facebook.com"
+# Where `gangmaker serve` takes the WhatsApp Cloud API's webhook calls.
+WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -60,6 +64,26 @@ class Settings(BaseSettings):
     )
     media_dir: str | None = Field(
         default=None, description="a folder for generated files (default: the temp folder)"
+    )
+
+    whatsapp_phone_number_id: str | None = Field(
+        default=None, description="the Phone Number ID of the WhatsApp Business number (digits)"
+    )
+    whatsapp_access_token: str | None = Field(
+        default=None, description="a system user's access token for the WhatsApp Cloud API"
+    )
+    whatsapp_app_secret: str | None = Field(
+        default=None, description="the Meta app's secret (checks X-Hub-Signature-256)"
+    )
+    whatsapp_verify_token: str | None = Field(
+        default=None, description="any string; Meta sends it back when the webhook is verified"
+    )
+    whatsapp_api_base: str = Field(
+        default=WHATSAPP_API_DEFAULT,
+        description="the Graph API's base URL, e.g. https://graph.facebook.com",
+    )
+    whatsapp_media_dir: str = Field(
+        default="media/whatsapp", description="a folder for photos people send on WhatsApp"
     )
 
     @field_validator("database_url")
@@ -159,6 +183,58 @@ class Settings(BaseSettings):
         if url and not self.telegram_bot_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is missing: the Telegram webhook needs it")
         return self
+
+    @field_validator(
+        "whatsapp_phone_number_id",
+        "whatsapp_access_token",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        mode="before",
+    )
+    @classmethod
+    def _whatsapp_empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("whatsapp_phone_number_id")
+    @classmethod
+    def _phone_number_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().isdigit():
+            raise ValueError("not a number")
+        return value.strip() if value else None
+
+    @field_validator("whatsapp_api_base")
+    @classmethod
+    def _whatsapp_api_base(cls, value: str) -> str:
+        if not value.strip():
+            return WHATSAPP_API_DEFAULT
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _whatsapp_complete(self) -> Settings:
+        """WhatsApp needs all four: name the first one missing (the app secret above all:
+        without it nobody can tell Meta's webhook calls from forged ones)."""
+        names = (
+            "whatsapp_phone_number_id",
+            "whatsapp_access_token",
+            "whatsapp_app_secret",
+            "whatsapp_verify_token",
+        )
+        given = [name for name in names if getattr(self, name)]
+        if given and len(given) < len(names):
+            missing = next(name for name in names if not getattr(self, name))
+            raise ValueError(
+                f"{missing.upper()} is missing: {given[0].upper()} is set, so WhatsApp is meant "
+                f"and it needs {', '.join(n.upper() for n in names)}"
+            )
+        return self
+
+    @property
+    def whatsapp(self) -> bool:
+        """The WhatsApp channel is configured (webhook on `gangmaker serve`, a sender)."""
+        return bool(self.whatsapp_phone_number_id and self.whatsapp_access_token)
 
     @property
     def telegram_webhook(self) -> bool:

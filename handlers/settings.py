@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import select
+
 from bot.conversation import Context, Dialog, Option
 from bot.errors import InvalidInput
 from bot.i18n import language_name, lazy, shipped_languages
 from bot.i18n.error_texts import status_word
+from bot.models import ChannelIdentity
 from bot.parsing.numbers import normalize_typed
-from bot.services import people
+from bot.services import linking, people
 
 dialog = Dialog("settings")
 
@@ -154,6 +157,7 @@ async def ask_choose(ctx: Context) -> None:
             Option(ctx.pgettext("row", "Which reminders"), "reminders"),
             Option(ctx.pgettext("row", "News messages on/off"), "news"),
             Option(ctx.pgettext("row", "My data"), "mydata"),
+            Option(ctx.pgettext("row", "Link another app"), "link"),
             Option(ctx.pgettext("row", "Back to the menu"), "back"),
         ],
     )
@@ -375,4 +379,86 @@ async def delete(ctx: Context) -> None:
     goodbye = ctx._("Your data is deleted. Goodbye! Send a message if you want to start again.")
     await people.forget_person(ctx.session, ctx.person, now=ctx.now)
     ctx.say(goodbye)
+    ctx.finish(menu=False)
+
+
+# --- one person, two chat apps ---------------------------------------------------------------
+
+APP_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram", "console": "Terminal", "web": "Web"}
+
+
+async def _my_identities(ctx: Context) -> list[ChannelIdentity]:
+    rows = await ctx.session.scalars(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.person_id == ctx.person.id)
+        .order_by(ChannelIdentity.id)
+    )
+    return list(rows)
+
+
+@dialog.prompt("link")
+async def ask_link(ctx: Context) -> None:
+    mine = await _my_identities(ctx)
+    options = [
+        Option(ctx.pgettext("row", "Get a code"), "code"),
+        Option(ctx.pgettext("row", "I have a code"), "enter"),
+    ]
+    text = ctx._(
+        "You can use me in two apps, for example WhatsApp and Telegram. Get a code here and "
+        "type it in the other app. Or type a code you got in the other app."
+    )
+    if len(mine) > 1:
+        preferred = next((i for i in mine if i.preferred), mine[0])
+        app = APP_NAMES.get(preferred.channel.value, preferred.channel.value)
+        text += "\n\n" + ctx._("We send our messages to {app}.", app=app)
+        for identity in mine:
+            if identity.id != preferred.id:
+                name = APP_NAMES.get(identity.channel.value, identity.channel.value)
+                label = ctx._("Messages to {app}", app=name)
+                options.append(Option(label, f"prefer:{identity.id}"))
+    options.append(Option(ctx.pgettext("button", "Back"), "back"))
+    ctx.ask(text, options)
+
+
+@dialog.step("link", accepts=())
+async def link(ctx: Context) -> None:
+    value = ctx.value or ""
+    if value == "code":
+        code = await linking.new_link_code(ctx.session, person=ctx.person, now=ctx.now)
+        ctx.say(
+            ctx._(
+                "Your code is {code}. Open me in your other app, go to Settings, Link another "
+                "app, and type this code. It works for {minutes} minutes.",
+                code=code.code,
+                minutes=linking.CODE_MINUTES,
+            )
+        )
+        ctx.goto("choose")
+    elif value == "enter":
+        ctx.goto("link_enter")
+    elif value.startswith("prefer:"):
+        identity_id = int(value.removeprefix("prefer:"))
+        await linking.set_preferred(ctx.session, person=ctx.person, identity_id=identity_id)
+        ctx.goto("link")
+    else:
+        ctx.goto("choose")
+
+
+@dialog.prompt("link_enter")
+async def ask_link_code(ctx: Context) -> None:
+    ctx.ask(ctx._("Type the code from your other app."))
+
+
+@dialog.step("link_enter")
+async def link_enter(ctx: Context) -> None:
+    await linking.redeem_link_code(
+        ctx.session, person=ctx.person, identity=ctx.identity, code=ctx.text or "", now=ctx.now
+    )
+    ctx.say(
+        ctx._(
+            "Done! Your apps are linked. Our messages still go to your first app; you can "
+            "change that in Settings, Link another app."
+        )
+    )
+    # This chat now belongs to the person of the first app: the next message starts there.
     ctx.finish(menu=False)

@@ -162,12 +162,28 @@ async def _create(
                 texts=texts,
                 audience=await ann.parse_audience(session, org.id, audience),
             )
-            preview = await ann.preview_announcement(session, announcement=item)
+            templates = None
+            if settings.whatsapp:
+                from bot.channels.whatsapp.window import Templates
+                from bot.delivery.settings import load_delivery_settings
+
+                templates = Templates.parse(load_delivery_settings().whatsapp_templates)
+            preview = await ann.preview_announcement(
+                session, announcement=item, whatsapp_templates=templates
+            )
             err = sys.stderr
             print(f"Recipients now: {preview.recipients}", file=err)
             for lang in preview.languages:
                 note = " (no text in this language: Dutch)" if lang.fallback else ""
                 print(f"  {language_name(lang.language)}: {lang.recipients}{note}", file=err)
+            if preview.whatsapp_forms:
+                forms = preview.whatsapp_forms
+                print(
+                    f"WhatsApp: {forms.get('free', 0)} as a message (wrote in the last 24 "
+                    f"hours), {forms.get('template', 0)} as an approved template, "
+                    f"{forms.get('skipped', 0)} skipped (no template in their language)",
+                    file=err,
+                )
             print(
                 f"Left out: {preview.opted_out} opted out (STOP), {preview.unreachable} "
                 f"unreachable, {preview.no_consent} without consent",

@@ -90,6 +90,13 @@ class Job:
     address: str
     identity_id: int
     text: str
+    # For senders that choose a form per recipient (WhatsApp's 24-hour window): ``send_job``.
+    language: str = DUTCH
+    kind: str = "notice"  # announcement, reminder or notice (a direct message)
+    last_inbound_at: dt.datetime | None = None
+    texts: dict[str, str] | None = None
+    # Other reachable addresses of the person: "blocked" here falls back to one of them.
+    alternatives: int = 0
 
 
 @dataclass(slots=True)
@@ -412,7 +419,25 @@ class DeliveryEngine:
                 if until is not None:
                     later(row, until, None)
                     continue
-            jobs.append(Job(row, identity.channel, identity.address, identity.id, text))
+            kind = "notice"
+            if row.announcement_id:
+                kind = "announcement"
+            elif row.reminder_id:
+                kind = "reminder"
+            jobs.append(
+                Job(
+                    row,
+                    identity.channel,
+                    identity.address,
+                    identity.id,
+                    text,
+                    language=person.language,
+                    kind=kind,
+                    last_inbound_at=identity.last_inbound_at,
+                    texts=self._texts.get(row.announcement_id) if row.announcement_id else None,
+                    alternatives=sum(1 for i in options if i.reachable and i.id != identity.id),
+                )
+            )
         return jobs, results
 
     # --- send --------------------------------------------------------------------------------
@@ -484,9 +509,9 @@ class DeliveryEngine:
     ) -> None:
         try:
             try:
-                outcome = await asyncio.wait_for(
-                    sender.send(job.address, job.text), self.send_timeout
-                )
+                send_job = getattr(sender, "send_job", None)
+                sending = send_job(job) if send_job else sender.send(job.address, job.text)
+                outcome = await asyncio.wait_for(sending, self.send_timeout)
             except TimeoutError:
                 outcome = SendResult.problem(Outcome.RETRY, "timeout")
             except Exception as exc:  # a sender bug must not lose the row
@@ -519,6 +544,27 @@ class DeliveryEngine:
                 row.attempts - 1,
                 next_attempt_at=now + dt.timedelta(seconds=wait),
                 error=outcome.error,
+            )
+        if kind is Outcome.DEFER:
+            wait = outcome.retry_after or 1.0
+            return Result(
+                row,
+                D.QUEUED,
+                row.attempts - 1,
+                next_attempt_at=now + dt.timedelta(seconds=wait),
+                error=outcome.error,
+            )
+        if kind is Outcome.SKIPPED:
+            return Result(row, D.SKIPPED, row.attempts, error=outcome.error)
+        if kind is Outcome.BLOCKED and job.alternatives:
+            # This address is gone for good; the person's other app gets it (next claim).
+            return Result(
+                row,
+                D.QUEUED,
+                row.attempts - 1,
+                next_attempt_at=now,
+                error=outcome.error,
+                unreachable_identity=job.identity_id,
             )
         if kind is Outcome.BLOCKED:
             return Result(

@@ -40,6 +40,8 @@ class Outcome(enum.StrEnum):
     RATE_LIMITED = "rate_limited"  # the platform said retry_after: pause the channel
     BLOCKED = "blocked"  # the person blocked us: skip, the address is unreachable for good
     FAILED = "failed"  # this message can never go (bad request): fail without retrying
+    SKIPPED = "skipped"  # not sent on purpose (e.g. no approved template): skip with a reason
+    DEFER = "defer"  # this row only waits ``retry_after`` (a cap, a recipient's limit)
 
 
 @dataclass(frozen=True, slots=True)

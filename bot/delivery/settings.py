@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config import describe_error
@@ -54,6 +54,36 @@ class DeliverySettings(BaseSettings):
         default=1.0, gt=0, description="seconds between two delivery ticks (> 0)"
     )
     worker_id: str | None = Field(default=None, description="a name for this worker in leases")
+    whatsapp_rate_limit: float = Field(
+        default=80.0, ge=0, description="WhatsApp messages per second per number; 0 switches it off"
+    )
+    whatsapp_burst: int = Field(
+        default=80, ge=1, description="WhatsApp messages that may go at once (>= 1)"
+    )
+    whatsapp_chat_interval: float = Field(
+        default=6.0, ge=0, description="seconds between two WhatsApp messages to one person (>= 0)"
+    )
+    whatsapp_daily_new_conversations: int = Field(
+        default=1000,
+        ge=1,
+        description="new conversations (templates) per 24 hours: the number's messaging tier",
+    )
+    whatsapp_templates: str = Field(
+        default="",
+        description='JSON, e.g. {"announcement": {"name": "news", "languages": ["nl"], '
+        '"fallback": "nl"}}',
+    )
+
+    @field_validator("whatsapp_templates")
+    @classmethod
+    def _templates(cls, value: str) -> str:
+        from bot.channels.whatsapp.window import Templates
+
+        try:
+            Templates.parse(value)
+        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(str(exc)) from None
+        return value
 
 
 def load_delivery_settings() -> DeliverySettings:

@@ -46,7 +46,7 @@ STOP_TIMEOUT = 30.0
 
 
 def build_senders(main: Settings, settings: DeliverySettings) -> list[Sender]:
-    """The console, and Telegram when ``TELEGRAM_BOT_TOKEN`` is set."""
+    """The console, Telegram when ``TELEGRAM_BOT_TOKEN`` is set, WhatsApp when configured."""
     senders: list[Sender] = [ConsoleSender()]
     if main.telegram_bot_token:
         kind = TelegramHttpSender if settings.telegram_sender == "http" else TelegramSender
@@ -57,6 +57,24 @@ def build_senders(main: Settings, settings: DeliverySettings) -> list[Sender]:
                 rate=settings.telegram_rate_limit,
                 burst=settings.telegram_burst,
                 chat_interval=settings.telegram_chat_interval,
+                timeout=settings.delivery_send_timeout,
+            )
+        )
+    if main.whatsapp:
+        from bot.channels.whatsapp.sender import WhatsAppSender
+        from bot.channels.whatsapp.window import Templates
+
+        assert main.whatsapp_phone_number_id and main.whatsapp_access_token
+        senders.append(
+            WhatsAppSender(
+                main.whatsapp_phone_number_id,
+                main.whatsapp_access_token,
+                main.whatsapp_api_base,
+                templates=Templates.parse(settings.whatsapp_templates),
+                rate=settings.whatsapp_rate_limit,
+                burst=settings.whatsapp_burst,
+                chat_interval=settings.whatsapp_chat_interval,
+                daily_new_conversations=settings.whatsapp_daily_new_conversations,
                 timeout=settings.delivery_send_timeout,
             )
         )

@@ -92,6 +92,11 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "street.households_out_of_range": E(_("Type a number of households from {min} to {max}.")),
     "street.area_unknown": E(_("I do not know that area. Please choose one from the list.")),
     "street.code_unknown": E(_("I do not know that code. Please check it and try again.")),
+    "link.same_person": E(_("That is your own code. Type it in your other app.")),
+    "link.has_data": E(
+        _("This chat already has its own streets or roles. Ask a project leader to link it.")
+    ),
+    "link.identity_unknown": E(_("Something is wrong on our side. Please try again later.")),
     "street.not_joinable": E(_("You cannot join {street} now. The street is {status}.")),
     "street.already_member": E(_("You are already a gangmaker of {street}.")),
     "street.unknown": E(_("I could not find that street.")),

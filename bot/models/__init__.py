@@ -23,6 +23,7 @@ from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscriptio
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
+from bot.models.whatsapp import LinkCode, WhatsAppInbound
 
 __all__ = [
     "Announcement",
@@ -39,6 +40,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "LiefLeedPot",
+    "LinkCode",
     "NeighbourInvite",
     "OccasionType",
     "Organisation",
@@ -57,5 +59,6 @@ __all__ = [
     "StreetStatus",
     "StreetSubscription",
     "Theme",
+    "WhatsAppInbound",
     "utcnow",
 ]

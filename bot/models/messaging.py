@@ -79,3 +79,6 @@ class Delivery(IdMixin, CreatedMixin, Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # From the platform's status callbacks (WhatsApp): the phone got it, the person opened it.
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

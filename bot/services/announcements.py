@@ -268,6 +268,8 @@ class Recipient:
     channel: Channel
     quiet_start_minute: int | None
     quiet_end_minute: int | None
+    # When the person last wrote from this address (WhatsApp's 24-hour window).
+    last_inbound_at: dt.datetime | None = None
 
 
 @dataclass
@@ -342,7 +344,13 @@ async def resolve_audience(
             identity = best[person_id]
             result.recipients.append(
                 Recipient(
-                    person_id, language, identity.id, identity.channel, quiet_start, quiet_end
+                    person_id,
+                    language,
+                    identity.id,
+                    identity.channel,
+                    quiet_start,
+                    quiet_end,
+                    identity.last_inbound_at,
                 )
             )
     result.recipients.sort(key=lambda r: r.person_id)
@@ -597,14 +605,26 @@ class Preview:
     opted_out: int
     unreachable: int
     no_consent: int
+    # WhatsApp recipients by form: {"free": n, "template": n, "skipped": n} (when asked for).
+    whatsapp_forms: dict[str, int] = field(default_factory=dict)
 
     @property
     def fallback(self) -> int:
         return sum(p.recipients for p in self.languages if p.fallback)
 
 
-async def preview_announcement(session: AsyncSession, *, announcement: Announcement) -> Preview:
-    """What each language group would read, and how many people it reaches right now."""
+async def preview_announcement(
+    session: AsyncSession,
+    *,
+    announcement: Announcement,
+    whatsapp_templates: Any = None,
+    now: dt.datetime | None = None,
+) -> Preview:
+    """What each language group would read, and how many people it reaches right now.
+
+    With ``whatsapp_templates`` (:class:`bot.channels.whatsapp.window.Templates`) the preview
+    also counts the WhatsApp recipients per form: free-form text (wrote in the last 24 hours),
+    an approved template, or skipped (no template in their language, no fallback)."""
     resolved = await resolve_audience(
         session, announcement.organisation_id, Audience.from_json(announcement.audience)
     )
@@ -618,12 +638,28 @@ async def preview_announcement(session: AsyncSession, *, announcement: Announcem
         )
         for code, count in sorted(by_language.items(), key=lambda item: (-item[1], item[0]))
     ]
+    forms: Counter[str] = Counter()
+    if whatsapp_templates is not None:
+        from bot.channels.whatsapp.window import form_for
+
+        at = _now(now)
+        for r in resolved.recipients:
+            if r.channel is Channel.WHATSAPP:
+                form = form_for(
+                    last_inbound_at=r.last_inbound_at,
+                    now=at,
+                    language=r.language,
+                    kind="announcement",
+                    templates=whatsapp_templates,
+                )
+                forms["skipped" if form.kind == "skip" else form.kind] += 1
     return Preview(
         recipients=len(resolved.recipients),
         languages=languages,
         opted_out=resolved.opted_out,
         unreachable=resolved.unreachable,
         no_consent=resolved.no_consent,
+        whatsapp_forms=dict(forms),
     )
 
 

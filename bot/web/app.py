@@ -1,7 +1,8 @@
 """Build the aiohttp application and run it on HOST:PORT.
 
 Routes: ``/healthz``; with a Telegram webhook configured also ``POST /webhooks/telegram``
-(``bot.channels.telegram.runner.mount_webhook``).
+(``bot.channels.telegram.runner.mount_webhook``); with WhatsApp configured ``GET`` and ``POST
+/webhooks/whatsapp`` (``bot.channels.whatsapp.runner.mount_webhook``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.whatsapp import WhatsAppChannel
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
 
@@ -37,6 +39,7 @@ def build_app(
     *,
     telegram: TelegramChannel | None = None,
     telegram_webhook: tuple[str, str] | None = None,
+    whatsapp: WhatsAppChannel | None = None,
 ) -> web.Application:
     """The web app; ``telegram`` with ``telegram_webhook=(url, secret)`` adds the webhook."""
     app = web.Application()
@@ -47,6 +50,10 @@ def build_app(
 
         url, secret = telegram_webhook
         mount_webhook(app, telegram, url=url, secret=secret)
+    if whatsapp is not None:
+        from bot.channels.whatsapp import mount_webhook as mount_whatsapp
+
+        mount_whatsapp(app, whatsapp)
 
     async def close_engine(app: web.Application) -> None:
         await app[ENGINE_KEY].dispose()
@@ -66,7 +73,17 @@ def serve(settings: Settings) -> int:
         telegram = make_channel(settings, make_sessionmaker(engine))
         webhook = (settings.telegram_webhook_url, settings.telegram_webhook_secret)
         startup_errors = (StartupError,)
-    app = build_app(engine, telegram=telegram, telegram_webhook=webhook)
+    whatsapp = None
+    if settings.whatsapp:
+        from bot.channels.whatsapp import StartupError as WhatsAppStartupError
+        from bot.channels.whatsapp import make_channel as make_whatsapp
+
+        try:
+            whatsapp = make_whatsapp(settings, make_sessionmaker(engine))
+        except WhatsAppStartupError as error:
+            print(f"cannot start: {error}", file=sys.stderr)
+            return 1
+    app = build_app(engine, telegram=telegram, telegram_webhook=webhook, whatsapp=whatsapp)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except startup_errors as error:

@@ -1,0 +1,114 @@
+"""Channel-neutral replies as WhatsApp Cloud API messages. Pure functions, no I/O.
+
+:func:`plan` turns one :class:`Reply` into the messages to send, within Meta's limits:
+
+- up to 3 options whose labels fit 20 characters: reply buttons;
+- otherwise (4-10 options, or a longer label): a list, rows of at most 24 characters (a longer
+  label is cut and given whole in the row's description, at most 72 characters);
+- a body of at most 1024 characters carries the buttons; a longer text goes first as plain
+  messages (at most 4096 characters each, cut at line ends or spaces) and the question's last
+  part carries the buttons;
+- a photo with a public URL goes as an image (the text as caption when it fits); other media
+  (another channel's file) is left out and its words are sent.
+
+Button and row ids are ``v1|<state token>|<value>`` (:mod:`buttons`, the Telegram channel's scheme),
+so a press of an old message is refused the same way. Typing the option's number still works:
+that is the runtime's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.channels.whatsapp import buttons
+from bot.conversation.events import BUTTON_MAX_CHARS, ROW_MAX_CHARS, Option, Reply
+
+BODY_MAX = 1024  # interactive body and captions
+TEXT_MAX = 4096  # a plain text message
+BUTTONS_MAX = 3
+ROWS_MAX = 10
+DESCRIPTION_MAX = 72
+MEDIA_PREFIX = "whatsapp:"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at line ends or spaces where possible."""
+    pieces: list[str] = []
+    rest = text.strip("\n")
+    while rest:
+        if len(rest) <= limit:
+            pieces.append(rest)
+            break
+        window = rest[:limit]
+        at = next((i for i in (window.rfind("\n"), window.rfind(" ")) if i > limit // 2), limit)
+        pieces.append(rest[:at].rstrip())
+        rest = rest[at:].lstrip("\n ")
+    return [p for p in pieces if p.strip()]
+
+
+def _cut(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message: ``kind`` is text, buttons, list or image."""
+
+    kind: str
+    body: str
+    rows: tuple[Row, ...] = field(default=())
+    image_link: str | None = None
+
+
+def use_buttons(options: tuple[Option, ...]) -> bool:
+    return len(options) <= BUTTONS_MAX and all(len(o.label) <= BUTTON_MAX_CHARS for o in options)
+
+
+def rows(options: tuple[Option, ...], token: str) -> tuple[Row, ...]:
+    """Buttons or list rows for the options (ids carry the question's token)."""
+    limit = BUTTON_MAX_CHARS if use_buttons(options) else ROW_MAX_CHARS
+    out = []
+    for option in options:
+        title = _cut(option.label, limit)
+        description = None if title == option.label else _cut(option.label, DESCRIPTION_MAX)
+        out.append(Row(buttons.encode(token, option.value), title, description))
+    return tuple(out)
+
+
+def image_link(reply: Reply) -> str | None:
+    if reply.media is None or reply.media.kind != "photo":
+        return None
+    ref = reply.media.ref.strip()
+    return ref if ref.startswith(("https://", "http://")) else None
+
+
+def plan(reply: Reply, token: str | None) -> list[Outgoing]:
+    """The messages for one reply, in order; the options go with the last one."""
+    out: list[Outgoing] = []
+    text = reply.text.strip()
+    link = image_link(reply)
+    if link is not None:
+        caption = (reply.media.caption if reply.media else None) or ""
+        if text and len(text) <= BODY_MAX and not reply.options and caption in ("", text):
+            caption, text = text, ""
+        out.append(Outgoing("image", caption[:BODY_MAX], image_link=link))
+    elif reply.media is not None and reply.media.caption and not text:
+        text = reply.media.caption
+    if not (reply.options and token):
+        out.extend(Outgoing("text", piece) for piece in split_text(text, TEXT_MAX))
+        return out
+    # The last part (at most 1024 characters) carries the options; what comes before goes
+    # as plain text messages.
+    pieces = split_text(text, BODY_MAX) or ["…"]
+    head = "\n".join(pieces[:-1])
+    out.extend(Outgoing("text", piece) for piece in split_text(head, TEXT_MAX))
+    kind = "buttons" if use_buttons(reply.options) else "list"
+    out.append(Outgoing(kind, pieces[-1], rows(reply.options, token)))
+    return out

@@ -1,0 +1,115 @@
+"""Wiring: a pywa client for the configured Graph API server, and the webhook route.
+
+``mount_webhook`` puts ``GET`` and ``POST /webhooks/whatsapp`` on the aiohttp app of
+``gangmaker serve``:
+
+- ``GET`` is Meta's verification: ``hub.mode=subscribe`` with the right ``hub.verify_token``
+  is answered with ``hub.challenge``; anything else gets 403.
+- ``POST`` must carry ``X-Hub-Signature-256``, the HMAC-SHA256 of the raw body with the app
+  secret: unsigned requests get 401, forged ones 403, and neither is handled. A signed one is
+  handled before the answer (a chat's messages one after the other, in order) and answered 200.
+"""
+
+from __future__ import annotations
+
+import httpx
+from aiohttp import web
+from pywa_async import WhatsApp
+from pywa_async import utils as wa_utils
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.whatsapp.adapter import WhatsAppChannel
+from bot.config import WHATSAPP_WEBHOOK_PATH, Settings
+
+SIGNATURE_HEADER = wa_utils.HUB_SIG
+WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppChannel)
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is the one line to show."""
+
+
+def make_client(
+    phone_number_id: str,
+    token: str,
+    *,
+    api_base: str,
+    app_secret: str,
+    verify_token: str,
+    timeout: float = 15.0,
+) -> WhatsApp:
+    """A pywa client whose Graph API requests go to ``api_base`` (Meta's, or a test server)."""
+    if not app_secret:
+        raise StartupError(
+            "WHATSAPP_APP_SECRET is not set: without it forged webhook calls cannot be refused"
+        )
+    session = httpx.AsyncClient(timeout=timeout)
+    wa = WhatsApp(
+        phone_id=phone_number_id,
+        token=token,
+        session=session,
+        server=None,
+        webhook_endpoint=WHATSAPP_WEBHOOK_PATH,  # only named in pywa's log lines
+        verify_token=verify_token,
+        app_secret=app_secret,
+        validate_updates=True,
+        # Repeats are dropped by message id in the database (any process), not in memory.
+        skip_duplicate_updates=False,
+    )
+    # pywa sets Meta's address on the session; the version path stays pywa's own.
+    version = str(session.base_url).rstrip("/").rsplit("/", 1)[-1]
+    session.base_url = f"{api_base.rstrip('/')}/{version}"
+    return wa
+
+
+def make_channel(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> WhatsAppChannel:
+    if not (settings.whatsapp_phone_number_id and settings.whatsapp_access_token):
+        raise StartupError("WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN are not set")
+    wa = make_client(
+        settings.whatsapp_phone_number_id,
+        settings.whatsapp_access_token,
+        api_base=settings.whatsapp_api_base,
+        app_secret=settings.whatsapp_app_secret or "",
+        verify_token=settings.whatsapp_verify_token or "",
+    )
+    return WhatsAppChannel(
+        wa,
+        sessions,
+        settings.organisation,
+        media_dir=settings.whatsapp_media_dir,
+        default_language=settings.default_language,
+    )
+
+
+async def verify(request: web.Request) -> web.Response:
+    channel = request.app[WHATSAPP_KEY]
+    query = request.query
+    if query.get("hub.mode") != "subscribe":
+        return web.Response(status=403, text="Forbidden")
+    challenge, status = await channel.wa.webhook_challenge_handler(
+        vt=query.get(wa_utils.HUB_VT), ch=query.get(wa_utils.HUB_CH)
+    )
+    return web.Response(status=status, text=challenge or "")
+
+
+async def receive(request: web.Request) -> web.Response:
+    channel = request.app[WHATSAPP_KEY]
+    body = await request.read()
+    refused = await channel.wa.webhook_update_validator(body, request.headers.get(SIGNATURE_HEADER))
+    if refused is not None:
+        text, status = refused
+        return web.Response(status=status, text=text)
+    text, status = await channel.wa.webhook_update_handler(body)
+    return web.Response(status=status, text=text)
+
+
+def mount_webhook(app: web.Application, channel: WhatsAppChannel) -> None:
+    """``GET``/``POST /webhooks/whatsapp`` on ``app``; pywa's HTTP session closed at the end."""
+    app[WHATSAPP_KEY] = channel
+    app.router.add_get(WHATSAPP_WEBHOOK_PATH, verify)
+    app.router.add_post(WHATSAPP_WEBHOOK_PATH, receive)
+
+    async def close(app: web.Application) -> None:
+        await channel.wa.api._session.aclose()
+
+    app.on_cleanup.append(close)

@@ -1,0 +1,15 @@
+"""What the WhatsApp channel says itself (everything else comes from the dialogs).
+
+Translations live in ``locales/fragments/whatsapp.<lang>.po``; the stale-button sentence is the
+Telegram channel's msgid too (one sentence, one translation).
+"""
+
+from __future__ import annotations
+
+from bot.i18n import lazy
+
+STALE_BUTTON = lazy._("This button is no longer valid. Please use the newest message.")
+# The button that opens a list of 4-10 options (at most 20 characters).
+LIST_BUTTON = lazy.pgettext("button", "Choose")
+
+__all__ = ["LIST_BUTTON", "STALE_BUTTON"]

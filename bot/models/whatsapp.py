@@ -1,0 +1,37 @@
+"""What the WhatsApp channel must remember: the messages it already handled, and the codes
+that link a second chat app to a person.
+
+Meta delivers a webhook at least once and repeats it when we answer slowly; a message id seen
+before is dropped. The id is unique here, so two web processes cannot both handle it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base, IdMixin, UTCDateTime, utcnow
+
+
+class WhatsAppInbound(IdMixin, Base):
+    __tablename__ = "whatsapp_inbound"
+
+    # Meta's message id ("wamid.…"); nothing else of the message is kept here.
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class LinkCode(IdMixin, Base):
+    """A short code that links a second chat app to a person (WhatsApp and Telegram, say).
+
+    Made in one app (Settings, Link another app), typed in the other within minutes; one code
+    per person at a time, deleted when used.
+    """
+
+    __tablename__ = "link_code"
+
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

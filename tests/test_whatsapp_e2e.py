@@ -1,0 +1,403 @@
+"""The WhatsApp channel end to end: signed webhook payloads in Meta's format over real HTTP to
+the aiohttp app of ``gangmaker serve``, pywa (async) handling them and sending the replies over
+real HTTP to the fake Graph API (tests/fakes/graph_api.py), the real runtime and dialogs, a real
+database (SQLite and PostgreSQL).
+
+Buttons are pressed by their option value (the part after the token), never by wording. Every
+test ends with the fake's contract check: ``graph.violations == []``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.whatsapp import StartupError, WhatsAppChannel, make_client
+from bot.channels.whatsapp import buttons as callbacks
+from bot.channels.whatsapp import render as wa_render
+from bot.config import WHATSAPP_WEBHOOK_PATH
+from bot.conversation import Context, Dialog, Media, MenuEntry, Option, Reply, Runtime
+from bot.conversation.loader import load_registry
+from bot.i18n import LazyText
+from bot.models import (
+    Channel,
+    ChannelIdentity,
+    ConversationState,
+    Person,
+    WhatsAppInbound,
+)
+from bot.web.app import build_app
+from tests.chat import make_world
+from tests.fakes import graph_api as g
+from tests.fakes.graph_api import FakeGraph, Sent
+
+SECRET = "app-secret-for-tests"
+VERIFY = "verify-me-42"
+USER = "31612345678"
+OTHER = "31687654321"
+
+
+class Bench:
+    """The app with the WhatsApp webhook, and ways to talk to it as a WhatsApp user would."""
+
+    def __init__(self, graph: FakeGraph, channel: WhatsAppChannel, url: str) -> None:
+        self.graph = graph
+        self.channel = channel
+        self.url = url
+        self.http = aiohttp.ClientSession()
+
+    async def post(
+        self, payload: dict[str, Any], *, signed: bool = True, secret: str = SECRET
+    ) -> int:
+        body = g.dumps(payload)
+        headers = {"Content-Type": "application/json"}
+        if signed:
+            headers["X-Hub-Signature-256"] = g.signature(body, secret)
+        async with self.http.post(self.url, data=body, headers=headers) as response:
+            return response.status
+
+    async def turn(self, payload: dict[str, Any]) -> list[Sent]:
+        """Post one signed update; the messages the bot sent in answer."""
+        before = len(self.graph.sent)
+        assert await self.post(payload) == 200
+        return self.graph.sent[before:]
+
+    async def send(self, text: str, user: str = USER) -> list[Sent]:
+        return await self.turn(g.text_message(user, text))
+
+    async def press(self, value: str, user: str = USER) -> list[Sent]:
+        """Press the button or row with this option value in the last message with options."""
+        last = next(s for s in reversed(self.graph.to(user)) if s.buttons)
+        pressed = next(
+            (bid, title)
+            for bid, title in last.buttons
+            if (decoded := callbacks.decode(bid)) and decoded.value == value
+        )
+        make = g.button_reply if last.kind == "buttons" else g.list_reply
+        return await self.turn(make(user, pressed[0], pressed[1]))
+
+
+@contextlib.asynccontextmanager
+async def running(
+    graph: FakeGraph,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    *,
+    runtime: Runtime | None = None,
+) -> AsyncIterator[Bench]:
+    wa = make_client(
+        g.PHONE_NUMBER_ID,
+        g.ACCESS_TOKEN,
+        api_base=graph.base,
+        app_secret=SECRET,
+        verify_token=VERIFY,
+    )
+    channel = WhatsAppChannel(
+        wa, sessions, "rotterdam", media_dir=tmp_path / "media", runtime=runtime
+    )
+    app = build_app(engine, whatsapp=channel)
+    app.on_cleanup.clear()  # the engine belongs to the test's fixture
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bench = Bench(graph, channel, f"http://127.0.0.1:{port}{WHATSAPP_WEBHOOK_PATH}")
+    try:
+        yield bench
+    finally:
+        await bench.http.close()
+        await wa.api._session.aclose()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[FakeGraph]:
+    async with FakeGraph() as fake:
+        yield fake
+
+
+async def wa_person(sessions: async_sessionmaker[AsyncSession], user: str = USER) -> Person | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(Person)
+            .join(ChannelIdentity)
+            .where(ChannelIdentity.channel == Channel.WHATSAPP, ChannelIdentity.address == user)
+        )
+
+
+async def state(sessions: async_sessionmaker[AsyncSession], user: str = USER) -> tuple:
+    async with sessions() as session:
+        row = await session.scalar(
+            select(ConversationState)
+            .join(ChannelIdentity)
+            .where(ChannelIdentity.channel == Channel.WHATSAPP, ChannelIdentity.address == user)
+        )
+        return (row.dialog, row.step) if row else (None, None)
+
+
+def values(sent: Sent) -> list[str]:
+    return [callbacks.decode(bid).value for bid, _ in sent.buttons]  # type: ignore[union-attr]
+
+
+async def first_contact(bench: Bench, user: str = USER) -> None:
+    await bench.send("Hoi", user)
+    await bench.press("nl", user)
+    await bench.press("yes", user)
+
+
+# --- verification and signatures -----------------------------------------------------------------
+
+
+async def test_verification_answers_the_challenge_only_with_the_right_token(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        good = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
+        async with bench.http.get(bench.url, params=good) as response:
+            assert response.status == 200
+            assert await response.text() == "1158201444"
+        for bad in (
+            {**good, "hub.verify_token": "wrong"},
+            {**good, "hub.mode": "unsubscribe"},
+            {"hub.challenge": "1"},
+        ):
+            async with bench.http.get(bench.url, params=bad) as response:
+                assert response.status == 403
+                assert "1158201444" not in await response.text()
+
+
+async def test_unsigned_and_forged_posts_are_refused_and_change_nothing(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        payload = g.text_message(USER, "Hoi")
+        assert await bench.post(payload, signed=False) == 401
+        assert await bench.post(payload, secret="not-the-secret") == 403
+        # A body changed after signing: the signature no longer matches.
+        body = g.dumps(payload)
+        headers = {"X-Hub-Signature-256": g.signature(body, SECRET)}
+        forged = body.replace(b"Hoi", b"STOP")
+        async with bench.http.post(bench.url, data=forged, headers=headers) as response:
+            assert response.status == 403
+    assert graph.sent == []
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Person)) == 0
+        assert await session.scalar(select(func.count()).select_from(WhatsAppInbound)) == 0
+    assert await wa_person(sessions) is None
+
+
+def test_start_up_refuses_to_run_without_the_app_secret() -> None:
+    with pytest.raises(StartupError, match="WHATSAPP_APP_SECRET"):
+        make_client(
+            g.PHONE_NUMBER_ID, g.ACCESS_TOKEN, api_base="http://x", app_secret="", verify_token="v"
+        )
+
+
+# --- dialogs -------------------------------------------------------------------------------------
+
+
+async def test_first_contact_consent_and_menu_by_buttons_and_lists(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        [question] = await bench.send("Hallo")
+        # Ten languages: a list, not buttons.
+        assert question.kind == "list"
+        assert "nl" in values(question) and len(values(question)) == 10
+        sent = await bench.press("nl")
+        assert sent[-1].kind == "buttons" and values(sent[-1]) == ["yes", "no"]
+        sent = await bench.press("yes")
+        person = await wa_person(sessions)
+        assert person is not None and person.consent_at is not None and person.language == "nl"
+        menu = sent[-1]
+        assert {"settings", "help"} <= set(values(menu))
+        assert await state(sessions) == ("menu", "choose")
+        # A typed number works next to the buttons: the menu's entry by its position.
+        position = values(menu).index("settings") + 1
+        await bench.send(str(position))
+        assert (await state(sessions))[0] == "settings"
+    assert graph.violations == []
+
+
+async def test_a_repeated_message_id_is_handled_once(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        payload = g.text_message(USER, "Hallo")
+        first = await bench.turn(payload)
+        assert len(first) == 1
+        assert await bench.turn(payload) == []  # Meta's retry: nothing happens
+    # Another process (a new channel on the same database) drops it as well.
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        assert await bench.turn(payload) == []
+    async with sessions() as session:
+        ids = (await session.scalars(select(WhatsAppInbound.message_id))).all()
+    assert ids == [g.message_id(payload)]
+    assert graph.violations == []
+
+
+async def test_stale_and_forged_buttons_change_nothing(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        await first_contact(bench)
+        before = await state(sessions)
+        [answer] = await bench.turn(g.button_reply(USER, "v1|AAAAAAAA|settings", "Instellingen"))
+        assert "niet meer" in answer.text or "no longer" in answer.text
+        [answer] = await bench.turn(g.list_reply(USER, "garbage", "x"))
+        assert answer.kind == "text"
+        assert await state(sessions) == before
+    assert graph.violations == []
+
+
+echo = Dialog("wa_echo")
+
+
+@echo.prompt("show")
+async def _ask_for_media(ctx: Context) -> None:
+    ctx.ask("Send a photo or a location.", [Option("Done", "done")])
+
+
+@echo.step("show", accepts=("photo", "location", "contact"))
+async def _echo_media(ctx: Context) -> None:
+    if ctx.value == "done":
+        ctx.finish()
+    elif ctx.photo is not None:
+        ctx.say(f"photo {ctx.photo.ref} {ctx.photo.caption}")
+    elif ctx.location is not None:
+        ctx.say(f"location {ctx.location.latitude:.2f},{ctx.location.longitude:.2f}")
+
+
+many = Dialog("wa_many")
+
+
+@many.prompt("ask")
+async def _ask_long(ctx: Context) -> None:
+    ctx.ask(
+        "Lang verhaal. " * 200,
+        [Option(f"Keuze nummer {i} met een lange naam", str(i)) for i in range(1, 11)],
+    )
+
+
+@many.step("ask", accepts=())
+async def _chosen(ctx: Context) -> None:
+    ctx.say(f"chosen {ctx.value}")
+    ctx.finish(menu=False)
+
+
+def echo_registry() -> Any:
+    registry = load_registry().copy()
+    registry.add(echo)
+    registry.add(many)
+    registry.add_menu_entry(MenuEntry("wa_echo", LazyText("Echo")))
+    registry.add_menu_entry(MenuEntry("wa_many", LazyText("Many")))
+    return registry
+
+
+async def test_photos_are_downloaded_through_the_graph_api_and_locations_come_in(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    runtime = Runtime(sessions, "rotterdam", registry=echo_registry())
+    graph.add_media("1203958475", b"\xff\xd8\xff\xe0fake-jpeg-bytes")
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        await bench.press("wa_echo")
+        [answer] = await bench.turn(g.image_message(USER, "1203958475", caption="onze straat"))
+        assert answer.text.startswith("photo whatsapp:") and answer.text.endswith("onze straat")
+        name = answer.text.split()[1].removeprefix("whatsapp:")
+        assert (tmp_path / "media" / name).read_bytes() == b"\xff\xd8\xff\xe0fake-jpeg-bytes"
+        assert graph.media_fetches == ["1203958475"]
+        [answer] = await bench.turn(g.location_message(USER, 51.9125, 4.4519))
+        assert answer.text == "location 51.91,4.45"
+        # A sticker: asked kindly again, nothing breaks.
+        sent = await bench.turn(g.sticker_message(USER))
+        assert sent and (await state(sessions)) == ("wa_echo", "show")
+    assert graph.violations == []
+
+
+async def test_long_bodies_are_split_and_long_labels_go_in_a_list(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    runtime = Runtime(sessions, "rotterdam", registry=echo_registry())
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        sent = await bench.press("wa_many")
+        assert [s.kind for s in sent][-1] == "list"
+        assert all(len(s.text) <= 1024 for s in sent if s.kind == "list")
+        assert sum(len(s.text) for s in sent) >= len("Lang verhaal. " * 200) - 10
+        rows = sent[-1].payload["interactive"]["action"]["sections"][0]["rows"]
+        assert len(rows) == 10 and all(len(r["title"]) <= 24 for r in rows)
+        assert rows[0]["description"] == "Keuze nummer 1 met een lange naam"
+        [answer] = await bench.press("7")
+        assert answer.text == "chosen 7"
+    assert graph.violations == []
+
+
+async def test_rate_limit_errors_are_tried_again(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    from bot.channels.whatsapp.adapter import RetryPolicy
+
+    await make_world(sessions)
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        bench.channel.retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+        graph.fail_next(g.THROUGHPUT)
+        graph.fail_next(g.PAIR_RATE, to=USER)
+        [question] = await bench.send("Hallo")
+        assert question.kind == "list"
+        assert graph.refused == [(USER, g.THROUGHPUT), (USER, g.PAIR_RATE)]
+    assert graph.violations == []
+
+
+def test_render_buttons_lists_and_the_contract() -> None:
+    token = "abcdefgh"
+    [out] = wa_render.plan(Reply("Ja of nee?", (Option("Ja", "yes"), Option("Nee", "no"))), token)
+    assert out.kind == "buttons" and [r.title for r in out.rows] == ["Ja", "Nee"]
+    four = tuple(Option(f"Optie {i}", str(i)) for i in range(4))
+    [out] = wa_render.plan(Reply("Kies", four), token)
+    assert out.kind == "list"
+    long_label = (Option("Een heel erg lange knoptekst", "x"),)
+    [out] = wa_render.plan(Reply("Kies", long_label), token)
+    assert out.kind == "list" and out.rows[0].title.endswith("…") and len(out.rows[0].title) == 24
+    pieces = wa_render.plan(Reply("woord " * 2000), None)
+    assert len(pieces) == 3 and all(len(p.body) <= 4096 for p in pieces)
+    assert wa_render.plan(Reply("x", media=Media("photo", "telegram:abc")), None)[0].kind == "text"
+
+
+def test_settings_name_the_missing_whatsapp_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from bot.config import Settings, describe_error
+
+    for name in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None, whatsapp_phone_number_id="1065", whatsapp_access_token="EAA")
+    assert "WHATSAPP_APP_SECRET is missing" in describe_error(error.value)
+    complete = Settings(
+        _env_file=None,
+        whatsapp_phone_number_id="1065",
+        whatsapp_access_token="EAA",
+        whatsapp_app_secret="s",
+        whatsapp_verify_token="v",
+        whatsapp_api_base="http://127.0.0.1:9/",
+    )
+    assert complete.whatsapp and complete.whatsapp_api_base == "http://127.0.0.1:9"
+    assert not Settings(_env_file=None).whatsapp

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -"
     )
 
+    dashboard: bool = Field(
+        default=False, description="true or false: serve the leaders' dashboard at /dashboard"
+    )
+    dashboard_secret_key: str | None = Field(
+        default=None, description="at least 32 random characters (signs the dashboard's cookies)"
+    )
+    dashboard_secure_cookie: bool = Field(
+        default=True, description="true (https only) or false (plain http on localhost)"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -151,6 +161,18 @@ class Settings(BaseSettings):
             )
         if url and not self.telegram_bot_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is missing: the Telegram webhook needs it")
+        return self
+
+    @model_validator(mode="after")
+    def _dashboard_key(self) -> Settings:
+        key = (self.dashboard_secret_key or "").strip()
+        if self.dashboard and not key:
+            raise ValueError(
+                "DASHBOARD_SECRET_KEY is missing: DASHBOARD=true needs it (at least 32 random "
+                "characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
+        if key and len(key) < 32:
+            raise ValueError("DASHBOARD_SECRET_KEY is too short: give at least 32 characters")
         return self
 
     @property

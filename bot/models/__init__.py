@@ -22,6 +22,7 @@ from bot.models.messaging import Announcement, Delivery, Reminder
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
+from bot.models.web import WebAccount
 
 __all__ = [
     "Announcement",
@@ -53,5 +54,6 @@ __all__ = [
     "StreetMembership",
     "StreetStatus",
     "Theme",
+    "WebAccount",
     "utcnow",
 ]

@@ -1,7 +1,8 @@
 """Build the aiohttp application and run it on HOST:PORT.
 
 Routes: ``/healthz``; with a Telegram webhook configured also ``POST /webhooks/telegram``
-(``bot.channels.telegram.runner.mount_webhook``).
+(``bot.channels.telegram.runner.mount_webhook``); with ``DASHBOARD=true`` the project leaders'
+dashboard under ``/dashboard`` (``bot.web.dashboard``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def build_app(
     *,
     telegram: TelegramChannel | None = None,
     telegram_webhook: tuple[str, str] | None = None,
+    dashboard: tuple[str, bool] | None = None,
 ) -> web.Application:
     """The web app; ``telegram`` with ``telegram_webhook=(url, secret)`` adds the webhook."""
     app = web.Application()
@@ -47,6 +49,12 @@ def build_app(
 
         url, secret = telegram_webhook
         mount_webhook(app, telegram, url=url, secret=secret)
+    if dashboard is not None:
+        # The project leaders' dashboard: (DASHBOARD_SECRET_KEY, secure cookie).
+        from bot.web.dashboard import mount_dashboard
+
+        secret_key, secure_cookie = dashboard
+        mount_dashboard(app, engine, secret_key=secret_key, secure_cookie=secure_cookie)
 
     async def close_engine(app: web.Application) -> None:
         await app[ENGINE_KEY].dispose()
@@ -66,7 +74,10 @@ def serve(settings: Settings) -> int:
         telegram = make_channel(settings, make_sessionmaker(engine))
         webhook = (settings.telegram_webhook_url, settings.telegram_webhook_secret)
         startup_errors = (StartupError,)
-    app = build_app(engine, telegram=telegram, telegram_webhook=webhook)
+    dashboard = None
+    if settings.dashboard and settings.dashboard_secret_key:
+        dashboard = (settings.dashboard_secret_key, settings.dashboard_secure_cookie)
+    app = build_app(engine, telegram=telegram, telegram_webhook=webhook, dashboard=dashboard)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except startup_errors as error:

@@ -27,14 +27,19 @@ STYLE = Style(
     plot_background="transparent",
     font_family="system-ui, sans-serif",
     colors=("#1f6f8b", "#e07a1f", "#3c9d5d", "#b33a3a", "#7a5ea8", "#888888", "#2b2b2b"),
+    title_font_size=20,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=16,
+    value_font_size=15,
 )
 # pygal's default pulls its tooltip script from a CDN: no scripts, everything is local.
 CHART = {
     "js": [],
     "disable_xml_declaration": True,
     "style": STYLE,
-    "width": 640,
-    "height": 320,
+    "width": 600,
+    "height": 400,
     "legend_at_bottom": True,
     "print_values": False,
 }

@@ -348,3 +348,20 @@ async def test_exports_hold_only_the_leaders_areas_and_are_audited(
             await session.scalars(select(AuditEntry).where(AuditEntry.action == "export"))
         )
     assert len(exports) == 2
+
+
+async def test_review_queue_pages_through_a_long_queue(
+    client: TestClient, data: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.web.dashboard import review
+
+    monkeypatch.setattr(review, "PAGE", 2)
+    await sign_in(client, "admin")
+    first = await (await client.get("/dashboard/review?status=all")).text()
+    assert first.count('class="request"') == 2
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = await (await client.get("/dashboard/review?status=all&page=2")).text()
+    assert second.count('class="request"') == 1
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    shown = {r.reference for r in data.requests if r.reference in first + second}
+    assert shown == {r.reference for r in data.requests}

@@ -91,7 +91,8 @@ async def home(ctx: Ctx) -> web.StreamResponse:
     to_review = 0
     open_now = []
     if ctx.is_leader:
-        to_review = len(await budget.review_queue(ctx.session, actor=ctx.person))
+        # Counted up to a limit: "1000+" says enough on a start page.
+        to_review = len(await budget.review_queue(ctx.session, actor=ctx.person, limit=1001))
         open_now = await rounds.open_rounds(ctx.session, ctx.org.id, ctx.now)
     return ctx.render(
         "dashboard/home.html",

@@ -32,6 +32,7 @@ from handlers.leader import BUDGET_REASONS, _reason_text, decision_text, street_
 
 routes = web.RouteTableDef()
 STATUSES = [s.value for s in RequestStatus]
+PAGE = 100
 
 
 async def visible_areas(ctx: Ctx) -> list[Area]:
@@ -62,18 +63,30 @@ async def queue(ctx: Ctx) -> web.StreamResponse:
     areas = await visible_areas(ctx)
     if area_id is not None and area_id not in {a.id for a in areas}:
         return forbidden(ctx)
+    page_number = max(int_or_none(query.get("page")) or 1, 1)
+    offset = (page_number - 1) * PAGE
+    # One row more than a page: tells whether there is a next page without counting them all.
     requests = await budget.review_queue(
         ctx.session,
         actor=ctx.person,
         round_id=round_id,
         area_id=area_id,
         status=status,  # type: ignore[arg-type]
+        limit=PAGE + 1,
+        offset=offset,
     )
+    filters = {"round": round_id, "area": area_id, "status": status}
     return ctx.render(
         "dashboard/review.html",
         title=ctx.t._("Review queue"),
-        requests=requests[:500],
-        more=max(0, len(requests) - 500),
+        requests=requests[:PAGE],
+        offset=offset,
+        next_url=url(ctx, "review", filters | {"page": page_number + 1})
+        if len(requests) > PAGE
+        else None,
+        previous_url=url(ctx, "review", filters | {"page": page_number - 1})
+        if page_number > 1
+        else None,
         rounds=await rounds_of_org(ctx),
         areas=areas,
         statuses=STATUSES,

@@ -28,7 +28,7 @@ from bot.models import (
     WebAccount,
     utcnow,
 )
-from bot.services import web_accounts
+from bot.services import announcements, notify, web_accounts
 from bot.web.app import build_app
 from tests.dashboard_data import PASSWORD, Data, seed
 
@@ -327,6 +327,21 @@ async def test_announcement_count_preview_and_schedule(
         await client.get(f"/dashboard/announcements/{announcement_id}/progress.json")
     ).json()
     assert progress["status"] == "scheduled"
+    # The worker fans it out and sends one message: the progress bar's numbers follow.
+    async with transaction(make_sessionmaker(engine)) as session:
+        await announcements.start_due_announcements(session, now=utcnow() + dt.timedelta(seconds=5))
+        rows = list(
+            await session.scalars(
+                select(Delivery).where(Delivery.announcement_id == announcement_id)
+            )
+        )
+        await notify.mark_sent(session, rows[:1])
+    progress = await (
+        await client.get(f"/dashboard/announcements/{announcement_id}/progress.json")
+    ).json()
+    assert progress["status"] == "sending"
+    assert (progress["total"], progress["sent"]) == (len(rows), 1)
+    assert len(rows) == 2 and progress["percent"] == 50
 
 
 async def test_exports_hold_only_the_leaders_areas_and_are_audited(

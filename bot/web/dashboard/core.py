@@ -122,17 +122,17 @@ async def csrf_middleware(
 async def security_headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    static = request.path.startswith("/dashboard/static/")
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        response = exc
-        _headers(response)
+        _headers(exc, static)
         raise
-    _headers(response)
+    _headers(response, static)
     return response
 
 
-def _headers(response: web.StreamResponse) -> None:
+def _headers(response: web.StreamResponse, static: bool = False) -> None:
     # Nothing is loaded from elsewhere: no CDN, no inline script from others.
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -141,7 +141,8 @@ def _headers(response: web.StreamResponse) -> None:
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
+    # Pages hold personal data: never cached. The CSS and script may be, for an hour.
+    response.headers.setdefault("Cache-Control", "max-age=3600" if static else "no-store")
 
 
 async def load_ctx(request: web.Request, session: AsyncSession) -> Ctx | None:

@@ -139,13 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     serve = sub.add_parser(
-        "serve", help="run the web server on HOST:PORT (health check, Telegram webhook)"
+        "serve",
+        help="run the web server on HOST:PORT (health check, Telegram webhook, dashboard)",
     )
     serve.set_defaults(func=_cmd_serve)
 
     from bot.delivery.commands import add_parsers as add_delivery_parsers
 
     add_delivery_parsers(sub)
+
+    from bot.web.dashboard.commands import add_parsers as add_users_parsers
+
+    add_users_parsers(sub)
 
     i18n = sub.add_parser("i18n", help="translation catalogs: extract, update, compile, init")
     i18n.add_argument("task", choices=["extract", "update", "compile", "init", "check"])

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
         default="media/whatsapp", description="a folder for photos people send on WhatsApp"
     )
 
+    dashboard: bool = Field(
+        default=False, description="true or false: serve the leaders' dashboard at /dashboard"
+    )
+    dashboard_secret_key: str | None = Field(
+        default=None, description="at least 32 random characters (signs the dashboard's cookies)"
+    )
+    dashboard_secure_cookie: bool = Field(
+        default=True, description="true (https only) or false (plain http on localhost)"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -235,6 +245,18 @@ class Settings(BaseSettings):
     def whatsapp(self) -> bool:
         """The WhatsApp channel is configured (webhook on `gangmaker serve`, a sender)."""
         return bool(self.whatsapp_phone_number_id and self.whatsapp_access_token)
+
+    @model_validator(mode="after")
+    def _dashboard_key(self) -> Settings:
+        key = (self.dashboard_secret_key or "").strip()
+        if self.dashboard and not key:
+            raise ValueError(
+                "DASHBOARD_SECRET_KEY is missing: DASHBOARD=true needs it (at least 32 random "
+                "characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
+        if key and len(key) < 32:
+            raise ValueError("DASHBOARD_SECRET_KEY is too short: give at least 32 characters")
+        return self
 
     @property
     def telegram_webhook(self) -> bool:

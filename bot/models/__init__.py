@@ -23,6 +23,7 @@ from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscriptio
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
+from bot.models.web import WebAccount
 from bot.models.whatsapp import LinkCode, WhatsAppInbound
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "StreetStatus",
     "StreetSubscription",
     "Theme",
+    "WebAccount",
     "WhatsAppInbound",
     "utcnow",
 ]

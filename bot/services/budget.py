@@ -631,10 +631,13 @@ async def review_queue(
     round_id: int | None = None,
     area_id: int | None = None,
     status: RequestStatus | Literal["all"] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[BudgetRequest]:
     """Requests in the leader's areas (all areas for an admin), oldest first.
 
     ``status`` None means awaiting review (SUBMITTED); ``"all"`` means every status.
+    ``limit`` and ``offset`` page through a long queue (the web dashboard).
     """
     if area_id is not None:
         permissions.require_leader_of(actor, area_id)
@@ -656,7 +659,10 @@ async def review_queue(
         query = query.where(BudgetRequest.status == S.SUBMITTED)
     elif status != "all":
         query = query.where(BudgetRequest.status == RequestStatus(status))
-    result = await session.scalars(query.order_by(BudgetRequest.created_at, BudgetRequest.id))
+    query = query.order_by(BudgetRequest.created_at, BudgetRequest.id)
+    if limit is not None:
+        query = query.limit(limit).offset(max(offset, 0))
+    result = await session.scalars(query)
     return list(result)
 
 

@@ -2,7 +2,8 @@
 
 Routes: ``/healthz``; with a Telegram webhook configured also ``POST /webhooks/telegram``
 (``bot.channels.telegram.runner.mount_webhook``); with WhatsApp configured ``GET`` and ``POST
-/webhooks/whatsapp`` (``bot.channels.whatsapp.runner.mount_webhook``).
+/webhooks/whatsapp`` (``bot.channels.whatsapp.runner.mount_webhook``); with ``DASHBOARD=true`` the
+project leaders' dashboard under ``/dashboard`` (``bot.web.dashboard``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def build_app(
     telegram: TelegramChannel | None = None,
     telegram_webhook: tuple[str, str] | None = None,
     whatsapp: WhatsAppChannel | None = None,
+    dashboard: tuple[str, bool] | None = None,
 ) -> web.Application:
     """The web app; ``telegram`` with ``telegram_webhook=(url, secret)`` adds the webhook."""
     app = web.Application()
@@ -54,6 +56,12 @@ def build_app(
         from bot.channels.whatsapp import mount_webhook as mount_whatsapp
 
         mount_whatsapp(app, whatsapp)
+    if dashboard is not None:
+        # The project leaders' dashboard: (DASHBOARD_SECRET_KEY, secure cookie).
+        from bot.web.dashboard import mount_dashboard
+
+        secret_key, secure_cookie = dashboard
+        mount_dashboard(app, engine, secret_key=secret_key, secure_cookie=secure_cookie)
 
     async def close_engine(app: web.Application) -> None:
         await app[ENGINE_KEY].dispose()
@@ -83,7 +91,12 @@ def serve(settings: Settings) -> int:
         except WhatsAppStartupError as error:
             print(f"cannot start: {error}", file=sys.stderr)
             return 1
-    app = build_app(engine, telegram=telegram, telegram_webhook=webhook, whatsapp=whatsapp)
+    dashboard = None
+    if settings.dashboard and settings.dashboard_secret_key:
+        dashboard = (settings.dashboard_secret_key, settings.dashboard_secure_cookie)
+    app = build_app(
+        engine, telegram=telegram, telegram_webhook=webhook, whatsapp=whatsapp, dashboard=dashboard
+    )
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except startup_errors as error:

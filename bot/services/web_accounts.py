@@ -1,0 +1,259 @@
+"""Web dashboard accounts: create, sign in (with lock-out), reset a password, list.
+
+What an account may do is its person's role grants (:mod:`bot.services.permissions`); this
+module only answers "who is signing in". Passwords are hashed with argon2 (argon2-cffi); a
+wrong password and an unknown name get the same answer, so names cannot be guessed.
+
+After :data:`MAX_FAILURES` wrong passwords in a row the account is locked for
+:data:`LOCK_MINUTES` minutes (a correct password does not help while locked).
+
+Errors (web and command line only, never shown in the chat): :class:`LoginRefused` with
+``reason`` ``"invalid"`` or ``"locked"``; :class:`AccountError` for the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Area,
+    Organisation,
+    PayoutPoint,
+    Person,
+    Role,
+    RoleGrant,
+    WebAccount,
+    utcnow,
+)
+from bot.services import audit
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+PASSWORD_MIN = 10
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
+WEB_ROLES = ("admin", "leader", "payout")
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown name as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class LoginRefused(Exception):
+    def __init__(self, reason: str, until: dt.datetime | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.until = until
+
+
+class AccountError(Exception):
+    """A command-line mistake (an unknown area, a short password, a taken name)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"a password has at least {PASSWORD_MIN} characters")
+
+
+def normalise_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME.fullmatch(name):
+        raise AccountError("a user name is 2-64 of a-z, 0-9 and . _ @ -")
+    return name
+
+
+async def _by_username(session: AsyncSession, username: str) -> WebAccount | None:
+    return await session.scalar(
+        select(WebAccount).where(WebAccount.username == username.strip().lower())
+    )
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str  # admin, leader or payout
+    name: str | None = None  # the area (leader) or payout point (payout) by name
+
+
+async def _grants(
+    session: AsyncSession, org: Organisation, grants: Iterable[Grant]
+) -> list[RoleGrant]:
+    result = []
+    for grant in grants:
+        if grant.role not in WEB_ROLES:
+            raise AccountError(f"unknown role {grant.role!r}: use {', '.join(WEB_ROLES)}")
+        item = RoleGrant(role=Role(grant.role))
+        if grant.role == "leader":
+            area_id = await session.scalar(
+                select(Area.id).where(
+                    Area.organisation_id == org.id,
+                    func.lower(Area.name) == (grant.name or "").strip().lower(),
+                )
+            )
+            if area_id is None:
+                raise AccountError(f"no area {grant.name!r}: leader needs --area NAME")
+            item.area_id = area_id
+        elif grant.role == "payout":
+            point_id = await session.scalar(
+                select(PayoutPoint.id).where(
+                    PayoutPoint.organisation_id == org.id,
+                    func.lower(PayoutPoint.name) == (grant.name or "").strip().lower(),
+                )
+            )
+            if point_id is None:
+                raise AccountError(f"no payout point {grant.name!r}: payout needs --point NAME")
+            item.payout_point_id = point_id
+        result.append(item)
+    if not result:
+        raise AccountError("give at least one role")
+    return result
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    organisation: Organisation,
+    username: str,
+    password: str,
+    grants: Iterable[Grant],
+    first_name: str | None = None,
+    language: str = "nl",
+    person: Person | None = None,
+    now: dt.datetime | None = None,
+) -> WebAccount:
+    """A web account for ``person`` (or a new person with ``first_name`` and the grants)."""
+    now = now or utcnow()
+    name = normalise_username(username)
+    check_password_rules(password)
+    if await _by_username(session, name) is not None:
+        raise AccountError(f"the user name {name!r} is taken")
+    role_grants = await _grants(session, organisation, grants)
+    if person is None:
+        person = Person(
+            organisation_id=organisation.id,
+            first_name=(first_name or name)[:40],
+            language=language,
+            created_at=now,
+            roles=[],
+        )
+        session.add(person)
+        await session.flush()
+    else:
+        await session.refresh(person, ["roles"])
+    for grant in role_grants:
+        grant.person_id = person.id
+        if not any(
+            g.role == grant.role
+            and g.area_id == grant.area_id
+            and g.payout_point_id == grant.payout_point_id
+            for g in person.roles
+        ):
+            session.add(grant)
+    account = WebAccount(
+        organisation_id=organisation.id,
+        person_id=person.id,
+        username=name,
+        password_hash=hash_password(password),
+        failed_logins=0,
+        session_version=1,
+        created_at=now,
+    )
+    session.add(account)
+    await session.flush()
+    await session.refresh(person, ["roles"])
+    await audit.record(
+        session,
+        actor=None,
+        action="web.account_created",
+        object_type="web_account",
+        object_id=account.id,
+        organisation_id=organisation.id,
+        username=name,
+        roles=sorted(g.role.value for g in role_grants),
+    )
+    return account
+
+
+async def reset_password(
+    session: AsyncSession, *, username: str, password: str, now: dt.datetime | None = None
+) -> WebAccount:
+    """A new password; unlocks the account and signs out its open sessions."""
+    check_password_rules(password)
+    account = await _by_username(session, username)
+    if account is None:
+        raise AccountError(f"no account {username!r}")
+    account.password_hash = hash_password(password)
+    account.failed_logins = 0
+    account.locked_until = None
+    account.session_version += 1
+    await session.flush()
+    await audit.record(
+        session,
+        actor=None,
+        action="web.password_reset",
+        object_type="web_account",
+        object_id=account.id,
+        organisation_id=account.organisation_id,
+    )
+    return account
+
+
+async def list_accounts(session: AsyncSession) -> list[WebAccount]:
+    return list(await session.scalars(select(WebAccount).order_by(WebAccount.username)))
+
+
+async def authenticate(
+    session: AsyncSession, *, username: str, password: str, now: dt.datetime | None = None
+) -> WebAccount:
+    """The account when the password is right and it is not locked; else :class:`LoginRefused`.
+
+    The caller commits also on a refusal, so the failure counter is kept."""
+    now = now or utcnow()
+    account = await _by_username(session, username[:200])
+    if account is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        raise LoginRefused("invalid")
+    if account.locked_until is not None and account.locked_until > now:
+        raise LoginRefused("locked", until=account.locked_until)
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        account.failed_logins += 1
+        if account.failed_logins >= MAX_FAILURES:
+            account.failed_logins = 0
+            account.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+            await session.flush()
+            await audit.record(
+                session,
+                actor=None,
+                action="web.locked",
+                object_type="web_account",
+                object_id=account.id,
+                organisation_id=account.organisation_id,
+            )
+            raise LoginRefused("locked", until=account.locked_until) from None
+        await session.flush()
+        raise LoginRefused("invalid") from None
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    await session.flush()
+    return account
+
+
+async def account_by_id(session: AsyncSession, account_id: int) -> WebAccount | None:
+    return await session.get(WebAccount, account_id)

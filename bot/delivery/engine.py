@@ -59,6 +59,7 @@ from bot.models import (
     ReminderStatus,
     utcnow,
 )
+from bot.services import people
 from bot.services.announcements import identity_rank
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ class Result:
     sent_at: dt.datetime | None = None
     identity_id: int | None = None
     body: str | None = None
-    unreachable_identity: int | None = None
+    # (channel, address) the platform says is gone for good (the person blocked us).
+    unreachable: tuple[Channel, str] | None = None
 
     @property
     def final(self) -> bool:
@@ -527,7 +529,7 @@ class DeliveryEngine:
                 row.attempts,
                 error=outcome.error,
                 identity_id=job.identity_id,
-                unreachable_identity=job.identity_id,
+                unreachable=(job.channel, job.address),
             )
         if kind is Outcome.RETRY and row.attempts < self.max_attempts:
             return Result(
@@ -584,18 +586,16 @@ class DeliveryEngine:
             }
             for r in results
         ]
-        unreachable = {r.unreachable_identity for r in results if r.unreachable_identity}
+        unreachable = {r.unreachable for r in results if r.unreachable}
         reminders = {r.row.reminder_id for r in results if r.final and r.row.reminder_id}
         for attempt in range(tries):
             try:
                 async with self.sessions() as session, session.begin():
                     await session.execute(statement, params)
-                    if unreachable:
-                        await session.execute(
-                            update(ChannelIdentity)
-                            .where(ChannelIdentity.id.in_(unreachable))
-                            .values(reachable=False)
-                            .execution_options(synchronize_session=False)
+                    # The people service owns the rule (the chat dialogs use it too).
+                    for channel, address in sorted(unreachable):
+                        await people.set_reachable(
+                            session, channel=channel, address=address, reachable=False
                         )
                     if reminders:
                         await session.execute(

@@ -7,6 +7,7 @@ Routes: ``/healthz``; with a Telegram webhook configured also ``POST /webhooks/t
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -55,7 +57,9 @@ def build_app(
     return app
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, *, contexts: Sequence[CleanupContext] = ()) -> int:
+    """Run the web server; ``contexts`` are extra ``cleanup_ctx`` (``gangmaker run`` adds the
+    delivery worker so it runs in the same process)."""
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     telegram, webhook = None, None
     startup_errors: tuple[type[Exception], ...] = ()
@@ -67,6 +71,7 @@ def serve(settings: Settings) -> int:
         webhook = (settings.telegram_webhook_url, settings.telegram_webhook_secret)
         startup_errors = (StartupError,)
     app = build_app(engine, telegram=telegram, telegram_webhook=webhook)
+    app.cleanup_ctx.extend(contexts)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except startup_errors as error:

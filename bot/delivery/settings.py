@@ -54,6 +54,12 @@ class DeliverySettings(BaseSettings):
         default=1.0, gt=0, description="seconds between two delivery ticks (> 0)"
     )
     worker_id: str | None = Field(default=None, description="a name for this worker in leases")
+    delivery_shared_limits: bool = Field(
+        # On: the rate, the per-chat interval and retry_after pauses hold over all worker
+        # processes together (through the database); off: per process (one worker only).
+        default=True,
+        description="true (limits shared by all workers through the database) or false",
+    )
 
 
 def load_delivery_settings() -> DeliverySettings:

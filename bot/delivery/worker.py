@@ -76,6 +76,7 @@ def build_engine(
         max_attempts=settings.delivery_max_attempts,
         send_timeout=settings.delivery_send_timeout,
         worker_id=settings.worker_id,
+        shared_limits=settings.delivery_shared_limits,
     )
 
 

@@ -18,7 +18,13 @@ from bot.models.enums import (
     Theme,
 )
 from bot.models.liefleed import Attention, LiefLeedPot
-from bot.models.messaging import Announcement, Delivery, Reminder
+from bot.models.messaging import (
+    Announcement,
+    ChannelThrottle,
+    ChatThrottle,
+    Delivery,
+    Reminder,
+)
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.street import Street, StreetMembership
@@ -34,6 +40,8 @@ __all__ = [
     "BudgetRequest",
     "Channel",
     "ChannelIdentity",
+    "ChannelThrottle",
+    "ChatThrottle",
     "ConversationState",
     "Delivery",
     "DeliveryStatus",

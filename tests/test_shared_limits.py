@@ -109,8 +109,13 @@ async def test_a_chats_turn_is_held_for_every_worker(sessions) -> None:
     a, b = pair(sessions, clock)
     assert await a.claim_chats(["111", "222"]) == set()
     assert await b.claim_chats(["111", "333"]) == {"111"}, "a holds chat 111 for now"
+    clock.now += 1.0
+    assert await b.claim_chats(["111"]) == {"111"}, "held for a's block, then a second"
     clock.now += 1.5
-    assert await b.claim_chats(["111"]) == set(), "a second later it is free again"
+    assert await b.claim_chats(["111"]) == set(), "then it is free again"
+    # a's turn has run out and b holds it now: a may not send after all.
+    assert await a.still_mine("111") is False
+    assert await b.still_mine("111") is True
 
 
 # --- two real worker processes ------------------------------------------------------------

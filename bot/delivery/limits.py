@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import ChannelThrottle, ChatThrottle
@@ -101,6 +101,7 @@ class SharedChannelLimiter:
         self._granted: dict[str, float] = {}
         self._row_ready = False
         self._pruned = 0.0
+        self._pause_read = -1e9
 
     # --- the clock ---------------------------------------------------------------------------
 
@@ -119,7 +120,11 @@ class SharedChannelLimiter:
         return max(1, min(remaining, int(self.rate * BLOCK_SECONDS) or 1))
 
     async def claim_chats(
-        self, addresses: Iterable[str], *, seconds: float | None = None
+        self,
+        addresses: Iterable[str],
+        *,
+        seconds: float | None = None,
+        held: float | None = None,
     ) -> set[str]:
         """Take the turn of these chats for the coming block; returns the chats whose turn
         another worker (or this one, lately) holds: they wait."""
@@ -130,7 +135,7 @@ class SharedChannelLimiter:
         # The block's messages should go within about a block's time; the next one may go a
         # chat interval after that. One that goes later checks again (:meth:`still_mine`).
         if seconds is None:
-            seconds = len(wanted) * self.interval + 0.1
+            seconds = len(wanted) * (self.interval or 0.02) + 1.0
         until = now + seconds + self.chat_interval
         async with self.sessions() as session, session.begin():
             insert = _insert(session)
@@ -140,7 +145,12 @@ class SharedChannelLimiter:
             statement = statement.on_conflict_do_update(
                 index_elements=["channel", "address"],
                 set_={"ready_unix": statement.excluded.ready_unix},
-                where=ChatThrottle.ready_unix <= now,
+                # Free, or (``held``) still the turn this worker took and has not used yet.
+                where=(
+                    ChatThrottle.ready_unix <= now
+                    if held is None
+                    else or_(ChatThrottle.ready_unix <= now, ChatThrottle.ready_unix == held)
+                ),
             ).returning(ChatThrottle.address)
             got = set((await session.execute(statement)).scalars())
             for address in got:
@@ -163,7 +173,7 @@ class SharedChannelLimiter:
         granted = self._granted.get(chat)
         if granted is not None and self.wall() <= granted - self.chat_interval:
             return True
-        return chat not in await self.claim_chats([chat], seconds=0.5)
+        return chat not in await self.claim_chats([chat], seconds=0.5, held=granted)
 
     # --- the global rate ---------------------------------------------------------------------
 
@@ -219,7 +229,9 @@ class SharedChannelLimiter:
             # No global rate: only a pause holds the channel (read at most every block).
             if not self._slots:
                 self._slots = deque([0.0] * self.block_size(want))
-                self.paused_until = max(self.paused_until, await self._shared_pause())
+                if self.clock() - self._pause_read > BLOCK_SECONDS:
+                    self._pause_read = self.clock()
+                    self.paused_until = max(self.paused_until, await self._shared_pause())
             slot = self.paused_until
         else:
             # A slot this worker was too late for (a busy loop, a slow send) is dropped: sent

@@ -80,12 +80,25 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    if settings.telegram_webhook:
-        # Telegram calls us: the web server takes the updates.
-        return _cmd_serve(args, settings)
-    from bot.channels.telegram import run_polling
+    if getattr(args, "no_worker", False):
+        if settings.telegram_webhook:
+            # Telegram calls us: the web server takes the updates.
+            return _cmd_serve(args, settings)
+        from bot.channels.telegram import run_polling
 
-    return asyncio.run(run_polling(settings))
+        return asyncio.run(run_polling(settings))
+    # The delivery worker runs in this process too (announcements, reminders, notifications).
+    from bot.delivery.settings import load_delivery_settings
+    from bot.delivery.worker import run_polling_with_worker, worker_app_context
+
+    delivery = load_delivery_settings()
+    if settings.telegram_webhook:
+        from bot.web.app import serve
+
+        print(f"serving on http://{settings.host}:{settings.port} (health: /healthz)")
+        print(f"Telegram: webhook {settings.telegram_webhook_url}")
+        return serve(settings, contexts=[worker_app_context(settings, delivery)])
+    return asyncio.run(run_polling_with_worker(settings, delivery))
 
 
 def _cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,7 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_cmd_db)
 
     run = sub.add_parser(
-        "run", help="run the messenger bots (Telegram: long polling, or the webhook server)"
+        "run",
+        help="run the messenger bots (Telegram: long polling, or the webhook server) and the "
+        "delivery worker",
+    )
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not send the outbox here (when `gangmaker worker` runs as its own process)",
     )
     run.set_defaults(func=_cmd_run)
 

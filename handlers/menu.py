@@ -42,6 +42,7 @@ MENU_ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("review", lazy.pgettext("row", "Requests to review"), show=leader),
     MenuEntry("pending_streets", lazy.pgettext("row", "New streets to check"), show=leader),
     MenuEntry("overview", lazy.pgettext("row", "Round overview"), show=leader),
+    MenuEntry("announce", lazy.pgettext("row", "Announcements"), show=leader),
     MenuEntry("redeem", lazy.pgettext("row", "Cash a payout code"), show=payout_point),
     MenuEntry("street_news", lazy.pgettext("row", "Street news"), show=gangmaker),
     MenuEntry("neighbour", lazy.pgettext("row", "My street news"), show=resident, at="mine"),

@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.limits import SharedChannelLimiter
 from bot.delivery.senders import ChannelLimiter, Outcome, Sender, SendResult
 from bot.delivery.timing import backoff, quiet_until, zone
 from bot.models import (
@@ -59,6 +60,7 @@ from bot.models import (
     ReminderStatus,
     utcnow,
 )
+from bot.services import people
 from bot.services.announcements import identity_rank
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,8 @@ class Result:
     sent_at: dt.datetime | None = None
     identity_id: int | None = None
     body: str | None = None
-    unreachable_identity: int | None = None
+    # (channel, address) the platform says is gone for good (the person blocked us).
+    unreachable: tuple[Channel, str] | None = None
 
     @property
     def final(self) -> bool:
@@ -145,11 +148,25 @@ class DeliveryEngine:
         now: Callable[[], dt.datetime] = utcnow,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        shared_limits: bool = False,
     ) -> None:
         self.sessions = sessions
         self.senders: dict[Channel, Sender] = {s.channel: s for s in senders}
-        self.limiters = {
-            channel: ChannelLimiter(s.rate, s.burst, s.chat_interval, clock=clock, sleep=sleep)
+        # Shared: the limits hold over every worker process (bot/delivery/limits.py).
+        self.limiters: dict[Channel, ChannelLimiter | SharedChannelLimiter] = {
+            channel: (
+                SharedChannelLimiter(
+                    sessions,
+                    channel.value,
+                    s.rate,
+                    s.burst,
+                    s.chat_interval,
+                    clock=clock,
+                    sleep=sleep,
+                )
+                if shared_limits and not s.handoff
+                else ChannelLimiter(s.rate, s.burst, s.chat_interval, clock=clock, sleep=sleep)
+            )
             for channel, s in self.senders.items()
         }
         self.batch_size = batch_size
@@ -177,6 +194,11 @@ class DeliveryEngine:
         self._stopping = True
 
     async def close(self) -> None:
+        for limiter in self.limiters.values():
+            try:
+                await limiter.release()  # unused send slots back to the other workers
+            except Exception:  # they pass unused; the limit still holds
+                log.warning("releasing unused send slots failed", exc_info=True)
         for sender in self.senders.values():
             await sender.close()
 
@@ -481,31 +503,78 @@ class DeliveryEngine:
     ) -> None:
         sender = self.senders[channel]
         limiter = self.limiters[channel]
-        for index, job in enumerate(jobs):
-            chat_ready = limiter.chat_ready_at(job.address)
-            if chat_ready > self.clock():
-                # This chat just got a message: its row waits for its turn in the queue.
-                wait = dt.timedelta(seconds=chat_ready - self.clock())
-                results.append(Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait))
-                continue
-            if self._stopping or not await limiter.wait(deadline):
-                # Out of time (or stopping): the rest goes back to the queue, due now.
-                for rest in jobs[index:]:
-                    results.append(Result(rest.row, D.QUEUED, rest.row.attempts - 1, self.now()))
-                return
-            await self._semaphore.acquire()
+        try:
+            await self._dispatch_jobs(sender, limiter, jobs, deadline, sends, results)
+        finally:
+            try:
+                await limiter.flush()  # refunds and pauses, for the other workers
+            except Exception:
+                log.warning("sharing refunds and pauses failed", exc_info=True)
+
+    async def _dispatch_jobs(
+        self,
+        sender: Sender,
+        limiter: ChannelLimiter | SharedChannelLimiter,
+        jobs: list[Job],
+        deadline: float,
+        sends: set[asyncio.Task[None]],
+        results: list[Result],
+    ) -> None:
+        def back(rest: Iterable[Job]) -> None:
+            # Out of time (or stopping): back to the queue, due now.
+            for job in rest:
+                results.append(Result(job.row, D.QUEUED, job.row.attempts - 1, self.now()))
+
+        index = 0
+        while index < len(jobs):
             if self._stopping or self.clock() > deadline:
-                self._semaphore.release()
-                for rest in jobs[index:]:
-                    results.append(Result(rest.row, D.QUEUED, rest.row.attempts - 1, self.now()))
+                back(jobs[index:])
                 return
-            limiter.take(job.address)
-            task = asyncio.create_task(self._send(sender, limiter, job, results))
-            sends.add(task)
-            task.add_done_callback(sends.discard)
+            block = jobs[index : index + limiter.block_size(len(jobs) - index)]
+            index += len(block)
+            # Chats whose turn another worker holds wait (shared limits only).
+            busy = await limiter.claim_chats(job.address for job in block)
+            for position, job in enumerate(block):
+                chat_ready = limiter.chat_ready_at(job.address)
+                if job.address in busy or chat_ready > self.clock():
+                    # This chat just got a message: its row waits for its turn in the queue.
+                    seconds = max(chat_ready - self.clock(), limiter.chat_interval)
+                    wait = dt.timedelta(seconds=seconds)
+                    results.append(
+                        Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait)
+                    )
+                    continue
+                if self._stopping or not await limiter.wait(
+                    deadline, len(block) - position + len(jobs) - index
+                ):
+                    back(block[position:])
+                    back(jobs[index:])
+                    return
+                await self._semaphore.acquire()
+                if self._stopping or self.clock() > deadline:
+                    self._semaphore.release()
+                    back(block[position:])
+                    back(jobs[index:])
+                    return
+                if not await limiter.still_mine(job.address):
+                    # The chat's turn ran out while waiting and another worker took it.
+                    self._semaphore.release()
+                    wait = dt.timedelta(seconds=limiter.chat_interval)
+                    results.append(
+                        Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait)
+                    )
+                    continue
+                limiter.take(job.address)
+                task = asyncio.create_task(self._send(sender, limiter, job, results))
+                sends.add(task)
+                task.add_done_callback(sends.discard)
 
     async def _send(
-        self, sender: Sender, limiter: ChannelLimiter, job: Job, results: list[Result]
+        self,
+        sender: Sender,
+        limiter: ChannelLimiter | SharedChannelLimiter,
+        job: Job,
+        results: list[Result],
     ) -> None:
         try:
             try:
@@ -518,10 +587,17 @@ class DeliveryEngine:
                 log.exception("sender %s failed", sender.channel)
                 outcome = SendResult.problem(Outcome.RETRY, "internal", repr(exc))
             results.append(self._result(job, outcome, limiter))
+            if outcome.outcome is Outcome.RATE_LIMITED and limiter.shared:
+                try:
+                    await limiter.flush()  # the other workers pause too
+                except Exception:
+                    log.warning("sharing a pause failed", exc_info=True)
         finally:
             self._semaphore.release()
 
-    def _result(self, job: Job, outcome: SendResult, limiter: ChannelLimiter) -> Result:
+    def _result(
+        self, job: Job, outcome: SendResult, limiter: ChannelLimiter | SharedChannelLimiter
+    ) -> Result:
         row, now = job.row, self.now()
         self.stats.outcomes[outcome.outcome.value] += 1
         kind = outcome.outcome
@@ -573,7 +649,7 @@ class DeliveryEngine:
                 row.attempts,
                 error=outcome.error,
                 identity_id=job.identity_id,
-                unreachable_identity=job.identity_id,
+                unreachable=(job.channel, job.address),
             )
         if kind is Outcome.RETRY and row.attempts < self.max_attempts:
             return Result(
@@ -630,18 +706,16 @@ class DeliveryEngine:
             }
             for r in results
         ]
-        unreachable = {r.unreachable_identity for r in results if r.unreachable_identity}
+        unreachable = {r.unreachable for r in results if r.unreachable}
         reminders = {r.row.reminder_id for r in results if r.final and r.row.reminder_id}
         for attempt in range(tries):
             try:
                 async with self.sessions() as session, session.begin():
                     await session.execute(statement, params)
-                    if unreachable:
-                        await session.execute(
-                            update(ChannelIdentity)
-                            .where(ChannelIdentity.id.in_(unreachable))
-                            .values(reachable=False)
-                            .execution_options(synchronize_session=False)
+                    # The people service owns the rule (the chat dialogs use it too).
+                    for channel, address in sorted(unreachable):
+                        await people.set_reachable(
+                            session, channel=channel, address=address, reachable=False
                         )
                     if reminders:
                         await session.execute(

@@ -25,7 +25,7 @@ import asyncio
 import enum
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -310,8 +310,26 @@ class ChannelLimiter:
         self.paused_until = 0.0
         self._chat_ready: dict[str, float] = {}
 
+    shared = False
+
     def chat_ready_at(self, chat: str) -> float:
         return self._chat_ready.get(chat, 0.0)
+
+    def block_size(self, remaining: int) -> int:
+        return max(1, remaining)
+
+    async def claim_chats(self, addresses: Iterable[str]) -> set[str]:
+        """Chats another worker holds: none in one process (see ``chat_ready_at``)."""
+        return set()
+
+    async def still_mine(self, chat: str) -> bool:
+        return True
+
+    async def flush(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None
 
     def next_slot(self) -> float:
         """The earliest moment the channel may send its next message."""
@@ -320,7 +338,7 @@ class ChannelLimiter:
             slot = max(slot, self.tat - self.tolerance)
         return slot
 
-    async def wait(self, deadline: float) -> bool:
+    async def wait(self, deadline: float, want: int = 1) -> bool:
         """Wait for the channel's next slot; False (without waiting) when it is past
         ``deadline``. A pause that starts while waiting is honoured."""
         while True:

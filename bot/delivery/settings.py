@@ -85,6 +85,13 @@ class DeliverySettings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    delivery_shared_limits: bool = Field(
+        # On: the rate, the per-chat interval and retry_after pauses hold over all worker
+        # processes together (through the database); off: per process (one worker only).
+        default=True,
+        description="true (limits shared by all workers through the database) or false",
+    )
+
 
 def load_delivery_settings() -> DeliverySettings:
     try:

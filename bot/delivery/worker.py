@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -93,6 +94,7 @@ def build_engine(
         max_attempts=settings.delivery_max_attempts,
         send_timeout=settings.delivery_send_timeout,
         worker_id=settings.worker_id,
+        shared_limits=settings.delivery_shared_limits,
     )
 
 
@@ -243,6 +245,31 @@ async def running_worker(main: Settings, settings: DeliverySettings) -> AsyncIte
         yield worker
     finally:
         await worker.stop()
+
+
+async def run_polling_with_worker(main: Settings, settings: DeliverySettings) -> int:
+    """``gangmaker run`` with long polling: the chat channel and the worker in one process and
+    one event loop. Polling stops on SIGINT/SIGTERM (aiogram's handlers); then the worker stops
+    gracefully (sends under way are recorded)."""
+    from bot.channels.telegram import run_polling
+
+    async with running_worker(main, settings) as worker:
+        print(f"worker {worker.engine.worker_id} runs in this process", flush=True)
+        return await run_polling(main)
+
+
+def worker_app_context(
+    main: Settings, settings: DeliverySettings
+) -> Callable[[Any], AsyncIterator[None]]:
+    """An aiohttp ``cleanup_ctx`` running the worker alongside the web server (``gangmaker
+    run`` with a webhook): it starts with the app and stops gracefully before the app closes."""
+
+    async def context(app: Any) -> AsyncIterator[None]:
+        async with running_worker(main, settings) as worker:
+            print(f"worker {worker.engine.worker_id} runs in this process", flush=True)
+            yield
+
+    return context
 
 
 async def drain(main: Settings, settings: DeliverySettings, *, timeout: float = 600.0) -> int:

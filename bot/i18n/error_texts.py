@@ -188,6 +188,7 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "announcement.send_at_too_far": E(
         _("That is too far away. Choose a time within {max_days} days.")
     ),
+    "announcement.send_at_past": E(_("That time has already passed. Choose a later time.")),
     "announcement.not_schedulable": E(_("This announcement cannot be planned any more.")),
     "announcement.not_cancellable": E(_("Sending has already started. You cannot stop it now.")),
     # --- neighbours and street news ---------------------------------------------------------

@@ -18,7 +18,13 @@ from bot.models.enums import (
     Theme,
 )
 from bot.models.liefleed import Attention, LiefLeedPot
-from bot.models.messaging import Announcement, Delivery, Reminder
+from bot.models.messaging import (
+    Announcement,
+    ChannelThrottle,
+    ChatThrottle,
+    Delivery,
+    Reminder,
+)
 from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscription
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
@@ -37,6 +43,8 @@ __all__ = [
     "BudgetRequest",
     "Channel",
     "ChannelIdentity",
+    "ChannelThrottle",
+    "ChatThrottle",
     "ConversationState",
     "Delivery",
     "DeliveryStatus",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, CreatedMixin, IdMixin, UTCDateTime, str_enum
@@ -82,3 +92,26 @@ class Delivery(IdMixin, CreatedMixin, Base):
     # From the platform's status callbacks (WhatsApp): the phone got it, the person opened it.
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ChannelThrottle(Base):
+    """A channel's global send rate shared by every worker process (GCRA): the theoretical
+    arrival time ``tat`` of the next message and a ``retry_after`` pause, in Unix seconds.
+    Workers reserve a few slots at a time with one atomic UPDATE (bot/delivery/limits.py)."""
+
+    __tablename__ = "channel_throttle"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ChatThrottle(Base):
+    """When a chat may get its next message (at most one per ``chat_interval``), shared by every
+    worker process; rows older than a minute are pruned."""
+
+    __tablename__ = "chat_throttle"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ready_unix: Mapped[float] = mapped_column(Float, index=True)

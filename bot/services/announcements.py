@@ -41,6 +41,8 @@ Error keys (``bot.errors`` type, key, parameters):
 - ``InvalidInput("announcement.theme_unknown", theme=...)``: not a street theme.
 - ``InvalidInput("announcement.role_unknown", role=...)``: not a role.
 - ``InvalidInput("announcement.send_at_too_far", max_days=366)``: scheduled too far ahead.
+- ``InvalidInput("announcement.send_at_past")``: a time chosen in a chat that has already passed
+  (:func:`check_send_at`; the command line and scripts read a past time as "now").
 - ``IllegalTransition("announcement.not_schedulable", status=...)``: only a draft or a scheduled
   announcement can be (re)scheduled.
 - ``IllegalTransition("announcement.not_cancellable", status=...)``: sending has started (or it
@@ -410,6 +412,72 @@ def _send_time(send_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     return max(send_at, now)
 
 
+def check_send_at(send_at: dt.datetime, *, now: dt.datetime | None = None) -> dt.datetime:
+    """A time a person chose to send at: not in the past (a minute's grace for the typing), not
+    more than a year ahead. Returns it as aware UTC."""
+    now = _now(now)
+    if send_at.tzinfo is None:
+        raise ValueError("send_at must be timezone-aware")
+    send_at = send_at.astimezone(dt.UTC)
+    if send_at < now - dt.timedelta(minutes=1):
+        raise InvalidInput("announcement.send_at_past")
+    return _send_time(send_at, now)
+
+
+@dataclass(frozen=True)
+class RoundMoment:
+    """A moment a round's own announcement can go: ``opening`` or ``closing`` (a week, or
+    ``closing_days``, before it closes)."""
+
+    round_id: int
+    kind: str
+    when: dt.datetime
+    names: dict[str, str]
+
+
+async def round_moments(
+    session: AsyncSession,
+    *,
+    organisation_id: int,
+    closing_days: int = 7,
+    limit: int = 4,
+    now: dt.datetime | None = None,
+) -> list[RoundMoment]:
+    """The coming moments for a round's own announcements (the ones not yet passed), soonest
+    first: what :func:`plan_round_announcements` plans, offered one by one in the chat."""
+    now = _now(now)
+    rounds = await session.scalars(
+        select(Round)
+        .where(Round.organisation_id == organisation_id, Round.closes_at > now)
+        .order_by(Round.opens_at, Round.id)
+        .limit(10)
+    )
+    moments = []
+    for round_ in rounds:
+        for kind, when in (
+            ("opening", round_.opens_at),
+            ("closing", round_.closes_at - dt.timedelta(days=closing_days)),
+        ):
+            if when >= now:
+                moments.append(RoundMoment(round_.id, kind, when, dict(round_.names)))
+    moments.sort(key=lambda m: (m.when, m.round_id))
+    return moments[:limit]
+
+
+async def recent_announcements(
+    session: AsyncSession, *, organisation_id: int, limit: int = 8
+) -> list[Announcement]:
+    """The organisation's latest announcements, newest first (leaders follow them)."""
+    return list(
+        await session.scalars(
+            select(Announcement)
+            .where(Announcement.organisation_id == organisation_id)
+            .order_by(Announcement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 async def create_announcement(
     session: AsyncSession,
     *,
@@ -625,16 +693,37 @@ async def preview_announcement(
     With ``whatsapp_templates`` (:class:`bot.channels.whatsapp.window.Templates`) the preview
     also counts the WhatsApp recipients per form: free-form text (wrote in the last 24 hours),
     an approved template, or skipped (no template in their language, no fallback)."""
-    resolved = await resolve_audience(
-        session, announcement.organisation_id, Audience.from_json(announcement.audience)
+    return await preview_texts(
+        session,
+        organisation_id=announcement.organisation_id,
+        texts=announcement.texts,
+        audience=Audience.from_json(announcement.audience),
+        whatsapp_templates=whatsapp_templates,
+        now=now,
     )
+
+
+async def preview_texts(
+    session: AsyncSession,
+    *,
+    organisation_id: int,
+    texts: dict[str, str],
+    audience: Audience,
+    whatsapp_templates: Any = None,
+    now: dt.datetime | None = None,
+) -> Preview:
+    """The preview of an announcement still being written (nothing stored): the texts and the
+    audience are checked as :func:`create_announcement` checks them."""
+    texts = clean_texts(texts)
+    audience = await clean_audience(session, organisation_id, audience)
+    resolved = await resolve_audience(session, organisation_id, audience)
     by_language = Counter(r.language for r in resolved.recipients)
     languages = [
         LanguagePreview(
             language=code,
             recipients=count,
-            text=text_for(announcement.texts, code),
-            fallback=code not in announcement.texts,
+            text=text_for(texts, code),
+            fallback=code not in texts,
         )
         for code, count in sorted(by_language.items(), key=lambda item: (-item[1], item[0]))
     ]

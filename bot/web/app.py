@@ -9,6 +9,7 @@ project leaders' dashboard under ``/dashboard`` (``bot.web.dashboard``).
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from bot.channels.whatsapp import WhatsAppChannel
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -70,7 +72,9 @@ def build_app(
     return app
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, *, contexts: Sequence[CleanupContext] = ()) -> int:
+    """Run the web server; ``contexts`` are extra ``cleanup_ctx`` (``gangmaker run`` adds the
+    delivery worker so it runs in the same process)."""
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     telegram, webhook = None, None
     startup_errors: tuple[type[Exception], ...] = ()
@@ -97,6 +101,7 @@ def serve(settings: Settings) -> int:
     app = build_app(
         engine, telegram=telegram, telegram_webhook=webhook, whatsapp=whatsapp, dashboard=dashboard
     )
+    app.cleanup_ctx.extend(contexts)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except startup_errors as error:

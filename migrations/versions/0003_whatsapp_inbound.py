@@ -1,7 +1,7 @@
 """whatsapp: message ids already handled; delivered and read times of deliveries; link codes
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,10 +21,12 @@ from bot.models.liefleed import Attention, LiefLeedPot
 from bot.models.messaging import Announcement, Delivery, Reminder
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
+from bot.models.privacy import AssistedSession, Signal
 from bot.models.street import Street, StreetMembership
 
 __all__ = [
     "Announcement",
+    "AssistedSession",
     "AnnouncementStatus",
     "Area",
     "Attention",
@@ -48,6 +50,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Round",
+    "Signal",
     "RoundTheme",
     "Street",
     "StreetMembership",

@@ -43,6 +43,8 @@ MENU_ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("pending_streets", lazy.pgettext("row", "New streets to check"), show=leader),
     MenuEntry("overview", lazy.pgettext("row", "Round overview"), show=leader),
     MenuEntry("redeem", lazy.pgettext("row", "Cash a payout code"), show=payout_point),
+    MenuEntry("signal", lazy.pgettext("row", "Worried about someone"), show=gangmaker),
+    MenuEntry("assisted", lazy.pgettext("row", "For a neighbour")),
     MenuEntry("settings", lazy.pgettext("row", "Settings")),
     MenuEntry("help", lazy.pgettext("row", "Help")),
     MenuEntry("settings", lazy.pgettext("row", "Language"), at="language"),

@@ -240,7 +240,7 @@ async def test_my_data_is_shown(sessions) -> None:
         "• Straat: Zaagmolenstraat (actief)",
     ):
         assert line in text
-    assert chat.options == ["Gegevens wissen", "Terug"]
+    assert chat.options == ["Gegevens wissen", "Stuur als bestand", "Terug"]
     await chat.choose("Terug")
     assert chat.text.startswith("Je instellingen:")
 

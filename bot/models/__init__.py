@@ -26,9 +26,9 @@ from bot.models.street import Street, StreetMembership
 
 __all__ = [
     "Announcement",
-    "AssistedSession",
     "AnnouncementStatus",
     "Area",
+    "AssistedSession",
     "Attention",
     "AttentionKind",
     "AuditEntry",
@@ -50,8 +50,8 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Round",
-    "Signal",
     "RoundTheme",
+    "Signal",
     "Street",
     "StreetMembership",
     "StreetStatus",

@@ -107,7 +107,7 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule(
         "person",
         delete=("id",),
-        texts=("first_name", "reminders_off"),
+        texts=("first_name", "house_number", "reminders_off"),
         note="the person themselves",
     ),
     TableRule("channel_identity", delete=("person_id",), texts=("address",)),

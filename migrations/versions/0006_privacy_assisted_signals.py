@@ -117,6 +117,8 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("house_number", sa.String(length=10), nullable=True))
     with op.batch_alter_table("street", schema=None) as batch_op:
         batch_op.add_column(sa.Column("helped_by_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -146,6 +148,8 @@ def downgrade() -> None:
     with op.batch_alter_table("street", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_street_helped_by_id_person"), type_="foreignkey")
         batch_op.drop_column("helped_by_id")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_column("house_number")
     with op.batch_alter_table("area", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_area_welfare_contact_id_person"), type_="foreignkey")
         batch_op.drop_column("welfare_contact_id")

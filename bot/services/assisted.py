@@ -83,7 +83,7 @@ def clean_initials(text: str | None) -> str:
         parts = list(parts[0])  # "AB" typed as capitals: already initials
     letters = []
     for part in parts:
-        if not all(unicodedata.category(ch).startswith("L") for ch in part):
+        if len(part) > 40 or not all(unicodedata.category(ch).startswith("L") for ch in part):
             raise InvalidInput("assisted.initials_invalid", max=INITIALS_MAX)
         letters.append(part[0].upper())
     return "".join(letters)[:INITIALS_MAX]
@@ -132,6 +132,7 @@ async def start_session(
     house = validate_house_number(house_number)
     if house is None:
         raise InvalidInput("assisted.house_number_needed")
+    house = house.lower()  # "12A" and "12a" are the same door
     if language not in SHIPPED_LANGUAGES:
         raise InvalidInput(
             "person.unknown_language", language=language, known=list(SHIPPED_LANGUAGES)

@@ -54,6 +54,7 @@ class TableRule:
     nullify: tuple[str, ...] = ()  # person columns: set to NULL, the row stays
     identity: tuple[str, ...] = ()  # channel-identity columns: rows of the person are deleted
     texts: tuple[str, ...] = ()  # free-text columns in those rows (exported; go with the row)
+    plain: tuple[str, ...] = ()  # longer text columns that hold nothing about a person
     note: str = ""  # why, for tables with no personal data or a special rule
     export: bool = True  # include the person's rows in the export file
     custom: Custom | None = field(default=None, compare=False)
@@ -120,6 +121,7 @@ REGISTRY: tuple[TableRule, ...] = (
         delete=("person_id",),
         identity=("identity_id",),
         texts=("body", "last_error"),
+        plain=("provider_message_id",),
         note="messages to the person go; deliveries to others never use their identity",
     ),
     TableRule(
@@ -140,12 +142,13 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule(
         "street",
         nullify=("signed_up_by_id", "helped_by_id"),
+        plain=("name", "section", "name_key", "section_key", "review_reason"),
         note="the street belongs to the neighbours: kept without who signed it up",
     ),
     TableRule(
         "budget_request",
         nullify=("requested_by_id", "decided_by_id", "helped_by_id"),
-        texts=("activity", "plan", "decision_reason"),
+        texts=("activity", "plan", "decision_reason", "report_photos"),
         note="finance keeps awarded amounts and payouts per street, without the person",
     ),
     TableRule(
@@ -158,23 +161,30 @@ REGISTRY: tuple[TableRule, ...] = (
         "announcement",
         nullify=("created_by_id",),
         texts=("texts",),
+        plain=("audience", "audience_counts"),
         note="sent to many people: kept without its author",
     ),
     TableRule(
         "area",
         nullify=("welfare_contact_id",),
+        plain=("name", "contact_text"),
         export=False,
         note="the area stays; it has no welfare contact until an admin sets one",
     ),
     TableRule(
         "audit_log",
         nullify=("actor_person_id",),
+        texts=("details",),
         export=False,
         note="kept for accountability; actor, object and helped_by lose the person",
         custom=_anonymise_audit,
     ),
     TableRule("organisation", note="no personal data"),
-    TableRule("payout_point", note="a neighbourhood house: no personal data"),
+    TableRule(
+        "payout_point",
+        plain=("address", "name", "opening_hours"),
+        note="a neighbourhood house: its postal address is no personal data",
+    ),
     TableRule("round", note="no personal data"),
     TableRule("liefleed_pot", note="a street's pot: no personal data"),
     TableRule("alembic_version", note="the schema version"),

@@ -348,7 +348,7 @@ async def test_privacy_notice_from_settings_and_first_contact(sessions) -> None:
     await resident.choose("Instellingen")
     await resident.choose("Privacy")
     assert "Zo gaan we om met je gegevens" in resident.text
-    assert "een gesprek dat niet af is 30 dagen" in resident.text
+    assert "Een gesprek dat niet af is 30 dagen." in resident.text
 
 
 @pytest.mark.parametrize("language", ["nl", "en", "tr", "ar", "pl", "bg", "uk", "pt", "pap", "so"])

@@ -107,6 +107,52 @@ def _cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:
     return run_task(args.task, args.language)
 
 
+def _cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import make_engine, make_sessionmaker, transaction
+    from bot.services.retention import run_retention
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                result = await run_retention(session)
+        finally:
+            await engine.dispose()
+        print(f"retention: {result.describe()}")
+
+    asyncio.run(run())
+    return 0
+
+
+def _cmd_areas(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import make_engine, make_sessionmaker, transaction
+    from bot.services.signals import set_welfare_contact_by_address
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await set_welfare_contact_by_address(
+                    session,
+                    organisation_slug=args.org,
+                    area_name=args.area,
+                    channel=args.channel,
+                    address=args.address,
+                    first_name=args.name,
+                    language=args.language,
+                    clear=args.clear,
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except LookupError as error:
+        print(f"gangmaker: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for printing."""
     if "@" in url and "://" in url:
@@ -171,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.web.dashboard.commands import add_parsers as add_users_parsers
 
     add_users_parsers(sub)
+    retention = sub.add_parser("retention", help="delete data kept long enough (runs daily)")
+    retention.add_argument("action", choices=["run"])
+    retention.set_defaults(func=_cmd_retention)
+
+    areas = sub.add_parser("areas", help="area settings: the welfare contact for signals")
+    areas.add_argument("action", choices=["set-welfare-contact"])
+    areas.add_argument("area", help="the area's name, e.g. Delfshaven")
+    areas.add_argument("--org", default="rotterdam", help="organisation slug (default rotterdam)")
+    areas.add_argument("--channel", choices=["telegram", "whatsapp", "console"], default="console")
+    areas.add_argument("--address", help="the contact's chat id, number or console name")
+    areas.add_argument("--name", help="first name, for a contact not known yet")
+    areas.add_argument("--language", default="nl", help="language of a new contact (default nl)")
+    areas.add_argument("--clear", action="store_true", help="remove the area's welfare contact")
+    areas.set_defaults(func=_cmd_areas)
 
     i18n = sub.add_parser("i18n", help="translation catalogs: extract, update, compile, init")
     i18n.add_argument("task", choices=["extract", "update", "compile", "init", "check"])

@@ -68,6 +68,7 @@ DEMO_SLUG = "rotterdam"
 GANGMAKER_ADDRESS = "demo-gangmaker"
 LEADER_ADDRESS = "demo-leader"
 PAYOUT_ADDRESS = "demo-payout"
+WELFARE_ADDRESS = "demo-welfare-delfshaven"
 ADMIN_ADDRESS = "demo-admin"
 
 S = RequestStatus
@@ -690,7 +691,10 @@ async def _build_demo(session: AsyncSession, now: dt.datetime) -> Organisation:
         point_staff[point.id] = person(
             PAYOUT_PEOPLE[index % len(PAYOUT_PEOPLE)], address, [(Role.PAYOUT, point.id)]
         )
+    # Delfshaven's welfare worker receives the gangmakers' signals; other areas have none yet.
+    welfare = person("Yasmina", WELFARE_ADDRESS, [])
     await session.flush()
+    areas["Delfshaven"].welfare_contact_id = welfare.id
 
     rounds = [Round(**row) for row in _round_rows(org.id, tz, now)]
     session.add_all(rounds)

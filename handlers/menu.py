@@ -46,6 +46,8 @@ MENU_ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("redeem", lazy.pgettext("row", "Cash a payout code"), show=payout_point),
     MenuEntry("street_news", lazy.pgettext("row", "Street news"), show=gangmaker),
     MenuEntry("neighbour", lazy.pgettext("row", "My street news"), show=resident, at="mine"),
+    MenuEntry("signal", lazy.pgettext("row", "Worried about someone"), show=gangmaker),
+    MenuEntry("assisted", lazy.pgettext("row", "For a neighbour")),
     MenuEntry("settings", lazy.pgettext("row", "Settings")),
     MenuEntry("help", lazy.pgettext("row", "Help")),
     MenuEntry("settings", lazy.pgettext("row", "Language"), at="language"),

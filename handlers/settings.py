@@ -19,6 +19,7 @@ from bot.i18n.error_texts import status_word
 from bot.models import ChannelIdentity
 from bot.parsing.numbers import normalize_typed
 from bot.services import linking, people
+from handlers.mydata import privacy_notice, send_export
 
 dialog = Dialog("settings")
 
@@ -158,6 +159,7 @@ async def ask_choose(ctx: Context) -> None:
             Option(ctx.pgettext("row", "News messages on/off"), "news"),
             Option(ctx.pgettext("row", "My data"), "mydata"),
             Option(ctx.pgettext("row", "Link another app"), "link"),
+            Option(ctx.pgettext("row", "Privacy"), "privacy"),
             Option(ctx.pgettext("row", "Back to the menu"), "back"),
         ],
     )
@@ -347,6 +349,7 @@ async def show_my_data(ctx: Context) -> None:
         "\n".join(lines),
         [
             Option(ctx.pgettext("button", "Delete my data"), "delete"),
+            Option(ctx.pgettext("button", "Send as a file"), "export"),
             Option(ctx.pgettext("button", "Back"), "back"),
         ],
     )
@@ -354,7 +357,17 @@ async def show_my_data(ctx: Context) -> None:
 
 @dialog.step("mydata", accepts=())
 async def my_data_choice(ctx: Context) -> None:
+    if ctx.value == "export":
+        await send_export(ctx)
+        ctx.goto("choose")
+        return
     ctx.goto("delete" if ctx.value == "delete" else "choose")
+
+
+@dialog.prompt("privacy")
+async def show_privacy(ctx: Context) -> None:
+    ctx.say(privacy_notice(ctx))
+    ctx.goto("choose")
 
 
 @dialog.prompt("delete")

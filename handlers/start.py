@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.conversation import Context, Dialog, Option
 from bot.i18n import language_name, shipped_languages, translator
 from bot.services import people
+from handlers.mydata import privacy_notice
 
 dialog = Dialog("start")
 
@@ -44,15 +45,26 @@ async def ask_consent(ctx: Context) -> None:
         ]
     )
     ctx.say(notice)
-    ctx.yes_no(
+    _ask_consent(ctx)
+
+
+def _ask_consent(ctx: Context) -> None:
+    ctx.ask(
         ctx._("Is that okay?"),
-        yes=ctx.pgettext("button", "Yes, that is fine"),
-        no=ctx.pgettext("button", "No"),
+        [
+            Option(ctx.pgettext("button", "Yes, that is fine"), "yes"),
+            Option(ctx.pgettext("button", "No"), "no"),
+            Option(ctx.pgettext("button", "Read more"), "more"),  # the longer notice
+        ],
     )
 
 
 @dialog.step("consent", accepts=())
 async def consent(ctx: Context) -> None:
+    if ctx.value == "more":
+        ctx.say(privacy_notice(ctx))
+        _ask_consent(ctx)
+        return
     if ctx.value == "yes":
         await people.give_consent(ctx.session, ctx.person, now=ctx.now)
         ctx.say(ctx._("Thank you! Nice that you are here."))

@@ -39,7 +39,7 @@ async def test_first_contact_language_then_consent_yes(sessions) -> None:
     assert chat.text.startswith("Welcome to the chat of Rotterdam!\nFirst, about your privacy:")
     assert chat.text.count("\n• ") == 3
     assert chat.last_text == "Is that okay?"
-    assert chat.options == ["Yes, that is fine", "No"]
+    assert chat.options == ["Yes, that is fine", "No", "Read more"]
     assert (await chat.person()).language == "en"
 
     await chat.send("yes")
@@ -57,7 +57,7 @@ async def test_first_contact_in_dutch_with_buttons(sessions) -> None:
     await chat.send("/start")
     await chat.choose("Nederlands")
     assert "Eerst iets over je privacy:" in chat.text
-    assert chat.options == ["Ja, dat is goed", "Nee"]
+    assert chat.options == ["Ja, dat is goed", "Nee", "Meer lezen"]
     await chat.choose("Ja, dat is goed")
     assert chat.replies[0].text == "Dank je! Fijn dat je er bent."
     assert chat.last_text == "Wat wil je doen?"
@@ -115,7 +115,7 @@ async def test_before_consent_only_the_start_dialog_runs(sessions) -> None:
     await chat.send("menu")  # no menu before consent: the open question again
     assert chat.last_text.startswith("Eerst hebben we je antwoord op deze vraag nodig.")
     assert chat.last_text.endswith("Is dat goed?")
-    assert chat.options == ["Ja, dat is goed", "Nee"]
+    assert chat.options == ["Ja, dat is goed", "Nee", "Meer lezen"]
     await chat.send("taal")  # choose the language again
     assert chat.last_text == WELCOME
     await chat.choose("Nederlands")

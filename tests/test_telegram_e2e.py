@@ -266,7 +266,7 @@ async def test_first_contact_consent_menu_and_language_switch(
         assert pressed["text"].endswith("✅ English")
         assert any(e["type"] == "bold" for e in pressed["entities"])
         assert "privacy" in text_of(sent)
-        assert option_values(sent[-1]) == ["yes", "no"]
+        assert option_values(sent[-1]) == ["yes", "no", "more"]
 
         sent = await bench.press("yes")
         person = await telegram_person(sessions, USER)

@@ -259,6 +259,7 @@ class Context:
         event: Incoming | None = None,
         text: str | None = None,
         value: str | None = None,
+        acting: Any = None,
     ) -> None:
         self.session = session
         self.person = person
@@ -276,6 +277,9 @@ class Context:
         self.asked: Asked | None = None
         self.transition: Transition | None = None
         self.moved = False  # set by the runtime once the turn left the step it started at
+        # Assisted mode (bot.services.assisted.Acting): this chat acts for ``person``; the
+        # helper is ``acting.helper``. None otherwise.
+        self.acting = acting
 
     # --- what came in ----------------------------------------------------------------------
 

@@ -39,11 +39,12 @@ from bot.errors import DomainError
 from bot.i18n import Translator, translator
 from bot.i18n.error_texts import error_text
 from bot.models import Channel, ChannelIdentity, ConversationState, Organisation, Person, utcnow
-from bot.services import notify, people
+from bot.services import assisted, notify, people
 
 log = logging.getLogger(__name__)
 
 MENU, START, HELP, SETTINGS = "menu", "start", "help", "settings"
+ASSISTED = "assisted"  # handlers/assisted.py: start acting for a neighbour
 # A dialog left alone this long starts over (with a short hint).
 STALE_AFTER = dt.timedelta(hours=24)
 # Prompts that keep jumping elsewhere are a bug; stop instead of looping forever.
@@ -115,7 +116,11 @@ class Runtime:
                     )
                     session.add(state)
                 await session.flush()
-                turn = _Turn(self, session, org, person, identity, state, now)
+                # Assisted mode: this chat may be acting for a neighbour (bot/services/assisted).
+                acting, ended = await assisted.resume(session, identity=identity, now=now)
+                turn = _Turn(self, session, org, person, identity, state, now, acting=acting)
+                if ended is not None:
+                    turn.acting_expired(ended)
                 if identity.channel in self.pull_channels and person.consent_at is not None:
                     await turn.pull_deliveries()
                 return await turn.run(incoming)
@@ -194,6 +199,8 @@ class _Turn:
         identity: ChannelIdentity,
         state: ConversationState,
         now: dt.datetime,
+        *,
+        acting: assisted.Acting | None = None,
     ) -> None:
         self.runtime = runtime
         self.registry = runtime.registry
@@ -204,12 +211,37 @@ class _Turn:
         self.state = state
         self.now = now
         self.replies: list[Reply] = []
+        # Acting for a neighbour: dialogs see the neighbour as the person; the helper stays.
+        self.helper = person
+        self.acting = acting
+        if acting is not None:
+            self.person = acting.person
 
     @property
     def t(self) -> Translator:
         return translator(self.person.language, self.org.timezone)
 
     # --- the turn ----------------------------------------------------------------------
+
+    def acting_expired(self, initials: str) -> None:
+        """The session for a neighbour ran out (idle): say so; drop their unfinished dialog."""
+        self.replies.append(
+            Reply(
+                self.t._(
+                    "The help for {initials} has stopped: there was no message for 15 minutes.",
+                    initials=initials,
+                )
+            )
+        )
+        if self.state.dialog not in (None, MENU):
+            self._set_position(_IDLE)
+
+    async def _stop_acting(self, ctx: Context) -> None:
+        """Back to the helper: end the session and continue the turn in their language."""
+        acting, ctx.acting, self.acting = ctx.acting, None, None
+        await assisted.end(self.session, acting, reason="finished", now=self.now)
+        ctx.person = self.person = self.helper
+        ctx.say(ctx._("You are done helping {initials}. Thank you!", initials=acting.initials))
 
     async def pull_deliveries(self) -> None:
         """Show this chat's queued direct messages first (a channel without push)."""
@@ -249,6 +281,8 @@ class _Turn:
             return await self._open_link(*link)
 
         command = command_of(text) if text is not None else None
+        if command is Command.DONE and self.acting is None:
+            command = None  # "klaar" only ends a session for a neighbour; else it is a word
         if self.person.consent_at is None:
             replies = await self._without_consent(command)
             if replies is not None:
@@ -372,6 +406,18 @@ class _Turn:
             return await self._enter(MENU)
         if command is Command.STOP:
             return await self._run(self._context(state.dialog, state.step), _stop)
+        if command is Command.DONE:
+            return await self._enter(MENU)  # leaving for the menu ends the session
+        if command is Command.ASSIST:
+            if self.acting is not None:
+                return await self._reask(
+                    t._(
+                        "You are already helping {initials}. Type {done} to stop.",
+                        initials=self.acting.initials,
+                        done=command_word(Command.DONE, t.language),
+                    )
+                )
+            return await self._enter(ASSISTED if ASSISTED in self.registry else MENU)
         return await self._run(self._context(state.dialog, state.step), _resume)
 
     def _current_step(self) -> Step | None:
@@ -392,6 +438,7 @@ class _Turn:
             dialog=dialog,
             step=step,
             data=json.loads(json.dumps(data)),  # a private copy: nothing leaks on rollback
+            acting=self.acting,
             **kw,
         )
 
@@ -423,6 +470,9 @@ class _Turn:
             return await self._apologise(last_try=last_try)
         await savepoint.commit()
         self.replies.extend(ctx.replies)
+        # A step may have started (handlers/assisted.py) or ended acting for a neighbour.
+        self.acting = ctx.acting
+        self.person = ctx.acting.person if ctx.acting is not None else self.helper
         if _is_deleted(self.person):
             # The person asked to be forgotten: their rows (this state too) are gone.
             return self.replies
@@ -439,6 +489,8 @@ class _Turn:
             if hops > MAX_HOPS:
                 raise RuntimeError(f"dialog {ctx.dialog}.{ctx.step} keeps moving; stopped")
             move, ctx.transition = ctx.transition, None
+            if ctx.acting is not None and (move.kind == "finish" or move.dialog == MENU):
+                await self._stop_acting(ctx)  # the task is done: the session ends
             ctx.moved, ctx.asked = True, None
             ctx.event, ctx.text, ctx.value = None, None, None
             if move.kind == "finish" and not move.menu:

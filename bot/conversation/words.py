@@ -26,6 +26,8 @@ class Command(enum.StrEnum):
     LANGUAGE = "language"
     STOP = "stop"  # no more announcements (opt-out); not the same as cancel
     RESUME = "resume"  # announcements again (the way back from STOP)
+    ASSIST = "assist"  # "voor een buur": act for a neighbour on this phone (handlers/assisted.py)
+    DONE = "done"  # "klaar": end acting for a neighbour (only then; otherwise an ordinary word)
 
 
 # Data, not code: ``locales/<lang>/words.json`` holds each language's words, so a translator

@@ -10,6 +10,8 @@ second one) carries on where the last one stopped. Jobs:
 - ``announcements`` every 2 s: fan out scheduled announcements whose time has come, and mark
   those with nothing left to send as done.
 - ``reminders`` every minute: plan the reminders that are due and queue their messages.
+- ``retention`` once a day (and at start): delete what is kept long enough
+  (``bot/services/retention.py``).
 
 Every job has ``coalesce=True`` (a backlog of missed runs runs once), ``max_instances=1`` (a
 slow tick is never doubled) and a ``misfire_grace_time`` of a few ticks (a run delayed by a busy
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 ANNOUNCEMENT_SECONDS = 2.0
 REMINDER_SECONDS = 60.0
 STOP_TIMEOUT = 30.0
+RETENTION_SECONDS = 24 * 3600.0
 
 
 def build_senders(main: Settings, settings: DeliverySettings) -> list[Sender]:
@@ -182,10 +185,18 @@ class Worker:
         if planned or queued:
             log.info("reminders: %d planned, %d queued", planned, queued)
 
+    async def retention(self) -> None:
+        from bot.services.retention import run_retention
+
+        async with transaction(self.sessions) as session:
+            result = await run_retention(session)
+        log.info("retention: %s", result.describe())
+
     def start(self) -> None:
         self._job("deliver", self.deliver, self.settings.worker_tick_seconds)
         self._job("announcements", self.start_announcements, ANNOUNCEMENT_SECONDS)
         self._job("reminders", self.reminders, REMINDER_SECONDS)
+        self._job("retention", self.retention, RETENTION_SECONDS)
         self.scheduler.start()
 
     async def stop(self) -> None:

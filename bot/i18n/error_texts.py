@@ -210,6 +210,15 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "street_news.too_many": E(
         _("Your street sent {max} news messages today. Please wait until tomorrow.")
     ),
+    # --- assisted mode and signals ---------------------------------------------------------
+    "assisted.initials_invalid": E(_("Type only initials, at most {max} letters. Like AB.")),
+    "assisted.house_number_needed": E(_("Please type the house number, like 12.")),
+    "assisted.no_agreement": E(_("We only start when your neighbour agrees.")),
+    "signal.no_welfare_contact": E(
+        _("There is no welfare contact for this area yet. Nothing was saved.")
+    ),
+    "signal.concern_unknown": E(_("Please choose from the list what it is about.")),
+    "signal.not_your_street": E(_("You can only pass on a concern about your own street.")),
 }
 
 # A general sentence per error type, for keys without a line above.

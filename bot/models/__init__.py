@@ -28,6 +28,7 @@ from bot.models.messaging import (
 from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscription
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
+from bot.models.privacy import AssistedSession, Signal
 from bot.models.street import Street, StreetMembership
 from bot.models.web import WebAccount
 from bot.models.whatsapp import LinkCode, WhatsAppInbound
@@ -36,6 +37,7 @@ __all__ = [
     "Announcement",
     "AnnouncementStatus",
     "Area",
+    "AssistedSession",
     "Attention",
     "AttentionKind",
     "AuditEntry",
@@ -62,6 +64,7 @@ __all__ = [
     "RoleGrant",
     "Round",
     "RoundTheme",
+    "Signal",
     "Street",
     "StreetMembership",
     "StreetNews",

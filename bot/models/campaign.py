@@ -43,6 +43,8 @@ class BudgetRequest(IdMixin, CreatedMixin, Base):
     requested_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
     )
+    # Asked on a helper's phone for the person in requested_by_id (assisted mode).
+    helped_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     activity: Mapped[str] = mapped_column(String(200))
     activity_date: Mapped[dt.date] = mapped_column(Date)
     expected_participants: Mapped[int] = mapped_column(Integer)

@@ -38,6 +38,10 @@ class Area(IdMixin, Base):
     name: Mapped[str] = mapped_column(Short)
     # Where a leader or gangmaker can be referred to for help (shown in the help dialog).
     contact_text: Mapped[str | None] = mapped_column(String(200))
+    # Who receives the gangmakers' signals about neighbours (a person with a chat identity).
+    welfare_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
 
     organisation: Mapped[Organisation] = relationship(back_populates="areas")
 

@@ -19,6 +19,9 @@ class Person(IdMixin, CreatedMixin, Base):
 
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     first_name: Mapped[str | None] = mapped_column(String(40))
+    # Only for a neighbour helped on someone else's phone (assisted mode): their house number,
+    # so the helper finds them again; everyone else leaves it empty.
+    house_number: Mapped[str | None] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(8), default="nl")
     consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # STOP / afmelden: no more announcements (reminders are chosen per category instead).

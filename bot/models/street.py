@@ -37,6 +37,8 @@ class Street(IdMixin, CreatedMixin, Base):
     signed_up_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
     )
+    # Signed up on a helper's phone for the person in signed_up_by_id (assisted mode).
+    helped_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     review_reason: Mapped[str | None] = mapped_column(String(300))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -28,7 +28,6 @@ from sqlalchemy.orm import selectinload
 from bot.config import SHIPPED_LANGUAGES
 from bot.errors import InvalidInput, NotFound
 from bot.models import (
-    Announcement,
     Attention,
     BudgetRequest,
     Channel,
@@ -46,7 +45,6 @@ from bot.models import (
     StreetStatus,
     utcnow,
 )
-from bot.services import audit
 
 # Reminder categories a person can switch off one by one (announcements are a separate STOP).
 REMINDER_CATEGORIES: tuple[str, ...] = (
@@ -439,73 +437,16 @@ async def forget_person(
 ) -> None:
     """Delete a person and what only concerns them (the right to be forgotten).
 
-    Gone: the person, their identities, roles, street memberships, conversation state,
-    reminders and deliveries. Kept, with the person reference set to NULL: Lief & Leed
-    entries, budget requests (asked or decided), streets they signed up and announcements
-    they wrote, because those belong to the street or the organisation. The audit entry
-    ``person.deleted`` has no foreign key and survives. ``actor`` defaults to the person.
+    The rules per table live in ``bot.services.privacy.REGISTRY``: the person, their
+    identities, roles, street memberships, conversation state, reminders, deliveries, assisted
+    sessions and signals go; Lief & Leed entries, budget requests (asked or decided), streets
+    they signed up and announcements they wrote stay with the person set to NULL, because those
+    belong to the street or the organisation. The audit entry ``person.deleted`` says that it
+    happened, not who it was. ``actor`` defaults to the person.
     """
-    now = now or utcnow()
-    person_id = person.id
-    organisation_id = person.organisation_id
-    actor_id = actor.id if actor is not None else person_id
+    from bot.services import privacy
 
-    identity_ids = list(
-        await session.scalars(
-            select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id)
-        )
-    )
-    # Explicit statements rather than relying on ON DELETE rules: the result is the same on
-    # every database and objects already loaded in this session are kept in step.
-    if identity_ids:
-        await session.execute(
-            delete(ConversationState).where(ConversationState.identity_id.in_(identity_ids))
-        )
-    await session.execute(delete(Delivery).where(Delivery.person_id == person_id))
-    await session.execute(delete(Reminder).where(Reminder.person_id == person_id))
-    memberships = await session.execute(
-        delete(StreetMembership).where(StreetMembership.person_id == person_id)
-    )
-    await session.execute(
-        update(Attention).where(Attention.logged_by_id == person_id).values(logged_by_id=None)
-    )
-    await session.execute(
-        update(BudgetRequest)
-        .where(BudgetRequest.requested_by_id == person_id)
-        .values(requested_by_id=None)
-    )
-    await session.execute(
-        update(BudgetRequest)
-        .where(BudgetRequest.decided_by_id == person_id)
-        .values(decided_by_id=None)
-    )
-    await session.execute(
-        update(Street).where(Street.signed_up_by_id == person_id).values(signed_up_by_id=None)
-    )
-    await session.execute(
-        update(Announcement)
-        .where(Announcement.created_by_id == person_id)
-        .values(created_by_id=None)
-    )
-    # The ORM delete cascades to role grants and channel identities.
-    await session.delete(person)
-    await session.flush()
-
-    entry = await audit.record(
-        session,
-        actor=None,
-        action="person.deleted",
-        object_type="person",
-        object_id=person_id,
-        organisation_id=organisation_id,
-        by_self=actor_id == person_id,
-        identities=len(identity_ids),
-        memberships=memberships.rowcount,  # type: ignore[attr-defined]
-    )
-    # record() takes the actor object; the actor may be the person just deleted.
-    entry.actor_person_id = actor_id
-    entry.at = now
-    await session.flush()
+    await privacy.forget_person(session, person, actor=actor, now=now)
 
 
 async def set_reachable(

@@ -1,7 +1,7 @@
 """assisted sessions, signals, welfare contacts, helped-by links
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -188,6 +188,33 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule("round", note="no personal data"),
     TableRule("liefleed_pot", note="a street's pot: no personal data"),
     TableRule("alembic_version", note="the schema version"),
+    TableRule("link_code", delete=("person_id",), note="a code to link a second app: 15 minutes"),
+    TableRule(
+        "whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"
+    ),
+    TableRule("street_subscription", delete=("person_id",), note="a neighbour's street news"),
+    TableRule("neighbour_invite", note="a street's invite code for neighbours: no person"),
+    TableRule(
+        "street_news",
+        nullify=("created_by_id",),
+        texts=("free_text",),
+        plain=("slots",),
+        note="news already sent to the street: kept without its author",
+    ),
+    TableRule(
+        "web_account",
+        delete=("person_id",),
+        texts=("username",),
+        plain=("password_hash",),
+        note="the person's dashboard account",
+    ),
+    TableRule("channel_throttle", note="a channel's shared send rate: no person"),
+    TableRule(
+        "chat_throttle",
+        plain=("address",),
+        export=False,
+        note="when a chat may get its next message; rows are pruned after a minute",
+    ),
 )
 
 RULES: dict[str, TableRule] = {rule.table: rule for rule in REGISTRY}

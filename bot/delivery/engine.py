@@ -640,7 +640,7 @@ class DeliveryEngine:
                 row.attempts - 1,
                 next_attempt_at=now,
                 error=outcome.error,
-                unreachable_identity=job.identity_id,
+                unreachable=(job.channel, job.address),
             )
         if kind is Outcome.BLOCKED:
             return Result(

@@ -189,9 +189,7 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule("liefleed_pot", note="a street's pot: no personal data"),
     TableRule("alembic_version", note="the schema version"),
     TableRule("link_code", delete=("person_id",), note="a code to link a second app: 15 minutes"),
-    TableRule(
-        "whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"
-    ),
+    TableRule("whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"),
     TableRule("street_subscription", delete=("person_id",), note="a neighbour's street news"),
     TableRule("neighbour_invite", note="a street's invite code for neighbours: no person"),
     TableRule(

@@ -17,6 +17,7 @@ from bot.models.enums import (
     StreetStatus,
     Theme,
 )
+from bot.models.inbound import ProcessedUpdate
 from bot.models.liefleed import Attention, LiefLeedPot
 from bot.models.messaging import Announcement, Delivery, Reminder
 from bot.models.organisation import Area, Organisation, PayoutPoint
@@ -42,6 +43,7 @@ __all__ = [
     "Organisation",
     "PayoutPoint",
     "Person",
+    "ProcessedUpdate",
     "Reminder",
     "ReminderStatus",
     "RequestStatus",

@@ -96,3 +96,14 @@ def _text(chat: ChatHarness, text: str):  # type: ignore[no-untyped-def]
     from bot.conversation import Text
 
     return Text(channel=chat.channel, address=chat.address, text=text)
+
+
+def test_the_telegram_channel_in_production_has_the_throttle(sessions) -> None:
+    from aiogram import Bot
+
+    from bot.channels.telegram.runner import make_channel
+    from bot.config import Settings
+
+    settings = Settings(telegram_bot_token="123456:TEST-token_for_the_fake")
+    channel = make_channel(settings, sessions, bot=Bot("123456:TEST-token_for_the_fake"))
+    assert isinstance(channel.runtime.throttle, Throttle)

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.telegram import callbacks
-from bot.config import SHIPPED_LANGUAGES
 from bot.channels.telegram.adapter import start_payload, strip_bot_name
+from bot.config import SHIPPED_LANGUAGES
 from bot.conversation.events import Option
 from bot.conversation.runtime import match_option
 from bot.conversation.sanitize import clean_text, too_long

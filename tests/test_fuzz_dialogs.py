@@ -21,6 +21,7 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -158,15 +159,25 @@ async def _go(chat: ChatHarness, path: list[Action]) -> Key | None:
     return await _where(chat)
 
 
-async def explore(chat: ChatHarness, start: list[Action], budget_turns: int) -> Walk:
-    """Depth first over (dialog, step): every option and a few typed answers at each step."""
+def explore(
+    chat: ChatHarness,
+    run: Callable[[Awaitable[Any]], Any],
+    budget_turns: int,
+    on_arrival: Callable[[Key, list[Action]], None],
+) -> Walk:
+    """Depth first over (dialog, step): every option and a few typed answers at each step.
+    ``on_arrival(key, path)`` runs at each step the first time it is reached (there and then,
+    before the walk goes on and changes the world, e.g. sends the request)."""
     walk = Walk(chat.address)
     turns = 0
 
-    async def visit(key: Key, path: list[Action]) -> None:
+    def visit(key: Key, path: list[Action]) -> None:
         nonlocal turns
         walk.paths[key] = path
-        state = await chat.state()
+        on_arrival(key, path)
+        if run(_where(chat)) != key and run(_go(chat, path)) != key:
+            return
+        state = run(chat.state())
         assert state is not None
         actions: list[Action] = [("press", value) for _, value in state.options or []]
         step = REGISTRY.get(key[0]).steps[key[1]]
@@ -179,32 +190,31 @@ async def explore(chat: ChatHarness, start: list[Action], budget_turns: int) -> 
                 return
             if key in DESTRUCTIVE and action == ("press", "yes"):
                 continue
-            if await _where(chat) != key:
+            if run(_where(chat)) != key:
                 turns += len(path) + 1
-                if await _go(chat, path) != key:
+                if run(_go(chat, path)) != key:
                     return  # the way here changed (the world moved on): stop here
-            await _act(chat, action)
+            run(_act(chat, action))
             turns += 1
-            arrived = await _where(chat)
+            arrived = run(_where(chat))
             if arrived is not None and arrived not in walk.paths and arrived[0] != "menu":
-                await visit(arrived, [*path, action])
+                visit(arrived, [*path, action])
 
-    turns += len(start) + 1
-    here = await _go(chat, start)
+    here = run(_go(chat, []))
     if here is not None:
-        await visit(here, start)
+        visit(here, [])
     # The menu itself: every entry.
-    await chat.send("menu")
-    state = await chat.state()
+    run(chat.send("menu"))
+    state = run(chat.state())
     assert state is not None
     walk.paths.setdefault(("menu", "choose"), [])
     for _, value in list(state.options or []):
-        if await _where(chat) != ("menu", "choose"):
-            await chat.send("menu")
-        await chat.press(value)
-        arrived = await _where(chat)
+        if run(_where(chat)) != ("menu", "choose"):
+            run(chat.send("menu"))
+        run(chat.press(value))
+        arrived = run(_where(chat))
         if arrived is not None and arrived not in walk.paths:
-            await visit(arrived, [("press", value)])
+            visit(arrived, [("press", value)])
     return walk
 
 
@@ -258,12 +268,15 @@ async def check_invariants(sessions: async_sessionmaker[AsyncSession]) -> None:
 ROLES = ["new-0", "gm", "gm2", "gm3", "leader", "payout", "admin", "resident"]
 
 
-def run_fuzz(db_url: str, *, examples_per_step: int, explore_turns: int) -> dict[str, list[Key]]:
+def run_fuzz(
+    db_url: str, *, examples_per_step: int, explore_turns: int
+) -> tuple[dict[str, list[Key]], dict[Key, int]]:
     loop = asyncio.new_event_loop()
     errors = _Errors()
     logging.getLogger("bot").addHandler(errors)
     apologies = _apologies()
     reached: dict[str, list[Key]] = {}
+    fuzzed: dict[Key, int] = {}
     run: Callable[[Awaitable[object]], object] = loop.run_until_complete
     engine = make_engine(db_url)
     try:
@@ -273,23 +286,15 @@ def run_fuzz(db_url: str, *, examples_per_step: int, explore_turns: int) -> dict
         run(rich_world(sessions))
         for address in ROLES:
             chat = ChatHarness(sessions, address=address)
-            walk = run(explore(chat, [], explore_turns))
-            assert isinstance(walk, Walk)
-            reached[address] = sorted(walk.paths)
-            assert errors.records == [], chat.dump()
 
-            for key, path in sorted(walk.paths.items()):
-
-                def one_example(
-                    texts: list[str],
-                    key: Key = key,
-                    path: list[Action] = path,
-                    chat: ChatHarness = chat,
-                ) -> None:
+            def fuzz_here(key: Key, path: list[Action], chat: ChatHarness = chat) -> None:
+                def one_example(texts: list[str]) -> None:
                     for text in texts:
                         if run(_where(chat)) != key and run(_go(chat, path)) != key:
                             return  # the way here is gone (e.g. the request was sent)
+                        errors.records.clear()  # judge this message alone
                         replies = run(chat.send(text))
+                        fuzzed[key] = fuzzed.get(key, 0) + 1
                         assert isinstance(replies, list) and replies, (text, chat.dump())
                         assert all(r.text.strip() for r in replies), (text, chat.dump())
                         assert not apologies & {r.text for r in replies}, (text, chat.dump())
@@ -301,7 +306,11 @@ def run_fuzz(db_url: str, *, examples_per_step: int, explore_turns: int) -> dict
                 run(chat.send("menu"))
                 assert chat.options, chat.dump()[-2000:]
                 run(check_invariants(sessions))
-        return reached
+
+            walk = explore(chat, run, explore_turns, fuzz_here)
+            reached[address] = sorted(walk.paths)
+            assert errors.records == [], chat.dump()
+        return reached, fuzzed
     finally:
         logging.getLogger("bot").removeHandler(errors)
         run(engine.dispose())
@@ -379,8 +388,11 @@ MUST_REACH = {
 
 
 def test_every_dialog_step_survives_hostile_text(db_url: str) -> None:
-    reached = run_fuzz(db_url, examples_per_step=3, explore_turns=400)
+    reached, fuzzed = run_fuzz(db_url, examples_per_step=2, explore_turns=400)
     everywhere = {key for keys in reached.values() for key in keys}
     missing = MUST_REACH - everywhere
     assert not missing, f"the walk did not reach {sorted(missing)}; reached {sorted(everywhere)}"
+    # Hostile text really arrived at every step (not just the way there).
+    unfuzzed = {key for key in MUST_REACH if fuzzed.get(key, 0) < 2}
+    assert not unfuzzed, f"too little hostile text at {sorted(unfuzzed)}: {fuzzed}"
     print(f"fuzzed {len(everywhere)} dialog steps: {sorted(everywhere)}")

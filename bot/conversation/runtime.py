@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.dialog import Asked, Context, Registry, Step
 from bot.conversation.events import Chosen, Incoming, Option, Reply, Text
 from bot.conversation.sanitize import MAX_TEXT_CHARS, clean_text, too_long
+from bot.conversation.throttle import Throttle
 from bot.conversation.words import (
     Command,
     command_of,
@@ -75,6 +76,7 @@ class Runtime:
         registry: Registry | None = None,
         default_language: str = "nl",
         pull_channels: frozenset[Channel] = PULL_CHANNELS,
+        throttle: Throttle | None = None,
     ) -> None:
         if registry is None:
             from bot.conversation.loader import load_registry
@@ -89,10 +91,14 @@ class Runtime:
         self.registry = registry
         self.default_language = default_language
         self.pull_channels = pull_channels
+        self.throttle = throttle  # per-chat flood limit (bot/conversation/throttle.py)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         now = self.clock()
         try:
+            held = self.throttle and await self.throttle.check(self.sessions, incoming, now)
+            if held is not None:
+                return held  # over this chat's limit: "slow down" once, else nothing
             async with self.sessions() as session, session.begin():
                 org = await people.get_default_organisation(session, self.organisation_slug)
                 person, identity, _ = await people.identify(

@@ -17,6 +17,7 @@ from bot.models.enums import (
     StreetStatus,
     Theme,
 )
+from bot.models.inbound import ProcessedUpdate
 from bot.models.liefleed import Attention, LiefLeedPot
 from bot.models.messaging import (
     Announcement,
@@ -57,6 +58,7 @@ __all__ = [
     "Organisation",
     "PayoutPoint",
     "Person",
+    "ProcessedUpdate",
     "Reminder",
     "ReminderStatus",
     "RequestStatus",

@@ -33,7 +33,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -66,11 +66,13 @@ from aiogram.types import (
     ErrorEvent,
     LinkPreviewOptions,
     Message,
+    Update,
 )
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.channels import inbound
 from bot.channels.telegram import callbacks, render, texts
 from bot.channels.telegram.store import ChatView, chat_view
 from bot.conversation import (
@@ -234,10 +236,12 @@ class TelegramChannel:
         self.retry = retry or RetryPolicy()
         self.pending_codes = PendingCodes()
         self.locks = ChatLocks()
+        self.duplicates = 0  # redelivered updates dropped (bot/channels/inbound.py)
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
         dp = Dispatcher()
+        dp.update.outer_middleware(self._once)  # a redelivered update is dropped
         dp.message.register(self.on_message)
         dp.edited_message.register(self.on_edited_message)
         dp.channel_post.register(self.on_channel_post)
@@ -368,6 +372,18 @@ class TelegramChannel:
         """Whatever slipped through: logged, and the update counts as handled."""
         log.error("telegram update failed", exc_info=event.exception)
         return True
+
+    async def _once(
+        self,
+        handler: Callable[[Update, dict[str, Any]], Awaitable[Any]],
+        update: Update,
+        data: dict[str, Any],
+    ) -> Any:
+        """Handle an update only on its first arrival (webhook retry, overlapping pollers)."""
+        if not await inbound.first_arrival(self.sessions, Channel.TELEGRAM, update.update_id):
+            self.duplicates += 1
+            return None
+        return await handler(update, data)
 
     # --- a turn ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram.adapter import SendFailed, TelegramChannel
 from bot.config import TELEGRAM_WEBHOOK_PATH, Settings
+from bot.conversation.throttle import Throttle
 from bot.db import make_engine, make_sessionmaker
 from bot.errors import NotFound
 from bot.services import people
@@ -47,9 +48,11 @@ def make_channel(
         if not settings.telegram_bot_token:
             raise StartupError("TELEGRAM_BOT_TOKEN is not set")
         bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
-    return TelegramChannel(
+    channel = TelegramChannel(
         bot, sessions, settings.organisation, default_language=settings.default_language
     )
+    channel.runtime.throttle = Throttle(default_language=settings.default_language)
+    return channel
 
 
 async def check_bot(channel: TelegramChannel) -> str:

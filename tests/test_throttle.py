@@ -1,0 +1,109 @@
+"""A person sending 50 messages a second is slowed down; everyone else goes on as usual.
+
+Counts answered turns, never timings: the runtime's clock stands still during the flood (so
+the bucket does not refill) and is moved on to show that the person gets through again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.conversation import Runtime
+from bot.conversation.throttle import Throttle
+from bot.models import ConversationState
+from tests.chat import ChatHarness, Clock, make_world
+
+SLOW_DOWN_NL = "Je stuurt heel snel berichten. Wacht even en stuur je bericht dan opnieuw."
+SLOW_DOWN_EN = (
+    "You are sending messages very fast. Please wait a moment, then send your message again."
+)
+
+
+def throttled(chat: ChatHarness, throttle: Throttle) -> ChatHarness:
+    chat.runtime = Runtime(chat.sessions, chat.org_slug, clock=chat.clock, throttle=throttle)
+    return chat
+
+
+async def test_a_flood_is_cut_and_answered_once_while_another_person_goes_on(sessions) -> None:
+    await make_world(sessions)
+    clock = Clock()
+    throttle = Throttle(rate=1.0, burst=10)
+    flooder = throttled(ChatHarness(sessions, address="gm", clock=clock), throttle)
+    other = throttled(ChatHarness(sessions, address="leader", clock=clock), throttle)
+
+    async def flood() -> list[list]:
+        return [await flooder.runtime.handle(_text(flooder, "menu")) for _ in range(50)]
+
+    async def calm() -> list[list]:
+        out = []
+        for _ in range(10):
+            out.append(await other.runtime.handle(_text(other, "menu")))
+            await asyncio.sleep(0)
+        return out
+
+    flooded, calm_replies = await asyncio.gather(flood(), calm())
+
+    answered = [r for r in flooded if r and r[0].text != SLOW_DOWN_NL]
+    warnings = [r for r in flooded if r and r[0].text == SLOW_DOWN_NL]
+    silent = [r for r in flooded if not r]
+    assert (len(answered), len(warnings), len(silent)) == (10, 1, 39)
+    assert flooded[10][0].text == SLOW_DOWN_NL  # the 11th message gets the one warning
+    # The other person: every turn answered with the menu.
+    assert all(r and r[-1].options for r in calm_replies)
+    assert len(calm_replies) == 10
+    assert throttle.dropped == 40
+
+    # A few seconds later the flooder gets through again (one message a second).
+    clock.advance(seconds=3)
+    for _ in range(3):
+        replies = await flooder.runtime.handle(_text(flooder, "menu"))
+        assert replies and replies[-1].options
+    replies = await flooder.runtime.handle(_text(flooder, "menu"))
+    assert [r.text for r in replies] == [SLOW_DOWN_NL]
+
+
+async def test_the_warning_speaks_the_persons_language_and_changes_nothing(sessions) -> None:
+    await make_world(sessions)
+    throttle = Throttle(rate=1.0, burst=2)
+    chat = throttled(ChatHarness(sessions, address="new-en", language_hint="en-GB"), throttle)
+    await chat.send("hello")
+    await chat.send("hello")
+    before = await chat.state()
+    await chat.send("hello")
+    assert chat.text == SLOW_DOWN_EN
+    after = await chat.state()
+    assert (after.dialog, after.step, after.updated_at) == (
+        before.dialog,
+        before.step,
+        before.updated_at,
+    )
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(ConversationState)) == 1
+
+
+def test_buckets_are_bounded() -> None:
+    from tests.factories import NOW
+
+    throttle = Throttle(burst=1, max_chats=100)
+    for n in range(1000):
+        assert throttle.allow(("telegram", str(n)), NOW) == (True, False)
+    assert len(throttle._buckets) == 100
+
+
+def _text(chat: ChatHarness, text: str):  # type: ignore[no-untyped-def]
+    from bot.conversation import Text
+
+    return Text(channel=chat.channel, address=chat.address, text=text)
+
+
+def test_the_telegram_channel_in_production_has_the_throttle(sessions) -> None:
+    from aiogram import Bot
+
+    from bot.channels.telegram.runner import make_channel
+    from bot.config import Settings
+
+    settings = Settings(telegram_bot_token="123456:TEST-token_for_the_fake")
+    channel = make_channel(settings, sessions, bot=Bot("123456:TEST-token_for_the_fake"))
+    assert isinstance(channel.runtime.throttle, Throttle)

@@ -1,7 +1,7 @@
 """processed_update: channel updates already taken in (a redelivered update is dropped)
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -65,7 +65,23 @@ async def menu_facts(ctx: Context) -> MenuFacts:
 
 async def visible_entries(ctx: Context) -> list[MenuEntry]:
     facts = await menu_facts(ctx)
-    return [e for e in ctx.registry.menu_entries() if e.show(facts)][:MAX_OPTIONS]
+    return [e for e in ctx.registry.menu_entries() if e.show(facts)]
+
+
+# A menu longer than MAX_OPTIONS (a gangmaker who is also a leader) is shown in pages: the
+# first MAX_OPTIONS - 1 entries and "More", so Settings and Help are never cut off.
+PAGE = MAX_OPTIONS - 1
+MORE = "page:"
+
+
+def menu_page(entries: list[MenuEntry], page: int) -> tuple[list[MenuEntry], int | None]:
+    """The entries of ``page`` and the next page's number (None on the last page; 0 when the
+    last page points back to the first)."""
+    if len(entries) <= MAX_OPTIONS:
+        return entries, None
+    pages = (len(entries) + PAGE - 1) // PAGE
+    page = min(max(page, 0), pages - 1)
+    return entries[page * PAGE : (page + 1) * PAGE], (page + 1) % pages
 
 
 dialog = Dialog("menu")
@@ -73,14 +89,20 @@ dialog = Dialog("menu")
 
 @dialog.prompt("choose")
 async def show_menu(ctx: Context) -> None:
-    entries = await visible_entries(ctx)
-    ctx.ask(
-        ctx._("What would you like to do?"),
-        [Option(ctx.tr(entry.label), entry.value) for entry in entries],
-    )
+    entries, following = menu_page(await visible_entries(ctx), int(ctx.data.get("page", 0)))
+    options = [Option(ctx.tr(entry.label), entry.value) for entry in entries]
+    if following is not None:
+        label = ctx.pgettext("row", "More") if following else ctx.pgettext("row", "Back")
+        options.append(Option(label, f"{MORE}{following}"))
+    ctx.ask(ctx._("What would you like to do?"), options)
 
 
 @dialog.step("choose", accepts=())
 async def choose(ctx: Context) -> None:
-    name, _, at = (ctx.value or "").partition(":")
+    value = ctx.value or ""
+    if value.startswith(MORE):
+        ctx.data["page"] = int(value.removeprefix(MORE) or 0)
+        ctx.goto("choose")
+        return
+    name, _, at = value.partition(":")
     ctx.start(name, at=at or None)

@@ -206,6 +206,7 @@ REGISTRY: tuple[TableRule, ...] = (
         plain=("password_hash",),
         note="the person's dashboard account",
     ),
+    TableRule("processed_update", note="platform update ids seen (duplicates dropped): no person"),
     TableRule("channel_throttle", note="a channel's shared send rate: no person"),
     TableRule(
         "chat_throttle",

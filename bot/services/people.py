@@ -18,12 +18,13 @@ Error keys raised here (with their parameters):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, event, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import ORMExecuteState, Session, contains_eager, selectinload
 
 from bot.config import SHIPPED_LANGUAGES
 from bot.errors import InvalidInput, NotFound
@@ -126,15 +127,11 @@ async def identify(
     A new person gets the hinted language when we ship it, else the organisation's default.
     """
     now = now or utcnow()
-    address = address.strip()
-    if not address or len(address) > ADDRESS_MAX:
-        raise InvalidInput("person.address_invalid", max=ADDRESS_MAX)
+    address = _checked_address(address)
 
     identity = await _find_identity(session, channel, address)
     if identity is not None:
-        identity.last_inbound_at = now
-        identity.reachable = True
-        await session.flush()
+        await _inbound(session, identity, now)
         return identity.person, identity, False
 
     language = _language_from_hint(language_hint) or organisation.default_language
@@ -153,11 +150,73 @@ async def identify(
         existing = await _find_identity(session, channel, address)
         if existing is None:  # pragma: no cover - the constraint says it exists
             raise
-        existing.last_inbound_at = now
-        existing.reachable = True
-        await session.flush()
+        await _inbound(session, existing, now)
         return existing.person, existing, False
     return person, identity, True
+
+
+def _checked_address(address: str) -> str:
+    address = address.strip()
+    if not address or len(address) > ADDRESS_MAX:
+        raise InvalidInput("person.address_invalid", max=ADDRESS_MAX)
+    return address
+
+
+async def _inbound(session: AsyncSession, identity: ChannelIdentity, now: dt.datetime) -> None:
+    """The person wrote to us from ``identity``: note when, and that it reaches them."""
+    identity.last_inbound_at = now
+    identity.reachable = True
+    await session.flush()
+
+
+async def identify_in(
+    session: AsyncSession,
+    *,
+    organisation_slug: str,
+    channel: Channel,
+    address: str,
+    language_hint: str | None = None,
+    now: dt.datetime | None = None,
+    flags: tuple[ColumnElement[bool], ...] = (),
+) -> tuple[Organisation, Person, ChannelIdentity, bool, tuple[bool, ...] | None]:
+    """:func:`get_default_organisation` and :func:`identify` in one go, with the fewest
+    statements: a known address is found together with its person, their role grants and the
+    organisation in one query. Returns ``(organisation, person, identity, is_new, flag values)``.
+
+    ``flags`` are extra boolean expressions on :class:`ChannelIdentity` evaluated in that same
+    query (for example "is something queued for this chat"); their values are None when the
+    address was not found by that query (a first message), so nothing was evaluated.
+    """
+    now = now or utcnow()
+    address = _checked_address(address)
+    row = (
+        (
+            await session.execute(
+                select(ChannelIdentity, Organisation, *flags)
+                .join(ChannelIdentity.person)
+                .join(Organisation, Organisation.slug == organisation_slug)
+                .outerjoin(Person.roles)
+                .options(contains_eager(ChannelIdentity.person).contains_eager(Person.roles))
+                .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+            )
+        )
+        .unique()
+        .first()
+    )
+    if row is not None:
+        identity, org, *values = row
+        await _inbound(session, identity, now)
+        return org, identity.person, identity, False, tuple(bool(v) for v in values)
+    org = await get_default_organisation(session, organisation_slug)
+    person, identity, is_new = await identify(
+        session,
+        organisation=org,
+        channel=channel,
+        address=address,
+        language_hint=language_hint,
+        now=now,
+    )
+    return org, person, identity, is_new, None
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -259,23 +318,71 @@ def reminder_enabled(person: Person, category: str) -> bool:
 async def effective_roles(session: AsyncSession, person: Person) -> set[Role]:
     """Granted roles plus GANGMAKER when the person is gangmaker of a pending or active street
     of their own organisation (read fresh from the database, not from loaded collections)."""
-    roles = set(
-        await session.scalars(select(RoleGrant.role).where(RoleGrant.person_id == person.id))
-    )
-    gangmaker_of = await session.scalar(
-        select(StreetMembership.id)
-        .join(Street, Street.id == StreetMembership.street_id)
-        .where(
-            StreetMembership.person_id == person.id,
+    return set((await role_facts(session, person)).roles)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFacts:
+    """:func:`effective_roles`, and whether the person is gangmaker of an active street with
+    Lief & Leed (what the main menu needs besides the roles)."""
+
+    roles: frozenset[Role]
+    has_liefleed_street: bool
+
+
+_ROLE_FACTS_KEY = "people.role_facts"
+
+
+async def role_facts(session: AsyncSession, person: Person) -> RoleFacts:
+    """One query, remembered until the session writes anything or a (nested) transaction
+    ends: the help text and the menu after it ask the same within one turn."""
+    cache: dict[int, RoleFacts] = session.info.setdefault(_ROLE_FACTS_KEY, {})
+    pending = session.new or session.dirty or session.deleted
+    if not pending and person.id in cache:
+        return cache[person.id]
+
+    def gangmaker_of(*statuses: StreetStatus) -> ColumnElement[bool]:
+        return exists().where(
+            StreetMembership.person_id == Person.id,
             StreetMembership.is_gangmaker.is_(True),
-            Street.organisation_id == person.organisation_id,
-            Street.status.in_(_GANGMAKER_STREET_STATUSES),
+            Street.id == StreetMembership.street_id,
+            Street.organisation_id == Person.organisation_id,
+            Street.status.in_(statuses),
         )
-        .limit(1)
-    )
-    if gangmaker_of is not None:
+
+    rows = (
+        await session.execute(
+            select(
+                RoleGrant.role,
+                gangmaker_of(*_GANGMAKER_STREET_STATUSES),
+                gangmaker_of(StreetStatus.ACTIVE).where(Street.theme_liefleed.is_(True)),
+            )
+            .select_from(Person)
+            .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(Person.id == person.id)
+        )
+    ).all()
+    roles = {role for role, _, _ in rows if role is not None}
+    if rows and rows[0][1]:
         roles.add(Role.GANGMAKER)
-    return roles
+    facts = RoleFacts(frozenset(roles), bool(rows and rows[0][2]))
+    if person.id is not None:
+        cache[person.id] = facts
+    return facts
+
+
+def _forget_role_facts(session: Session, *_: object) -> None:
+    session.info.pop(_ROLE_FACTS_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_role_facts_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget_role_facts(state.session)
+
+
+for _name in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_role_facts)
 
 
 # --- privacy: see and delete one's own data ------------------------------------------------

@@ -95,9 +95,12 @@ class Runtime:
         try:
             async with self.sessions() as session, session.begin():
                 pull = incoming.channel in self.pull_channels
+                # SQLite's BEGIN IMMEDIATE already holds the write lock: the chat's state can
+                # come with the identity. Elsewhere it is read with a row lock below.
+                locked = session.get_bind().dialect.name == "sqlite"
                 # One query finds the organisation, the person, their roles and (on a channel
                 # without push) whether anything is queued for them.
-                org, person, identity, _, flags = await people.identify_in(
+                arrival = await people.identify_in(
                     session,
                     organisation_slug=self.organisation_slug,
                     channel=incoming.channel,
@@ -105,9 +108,15 @@ class Runtime:
                     language_hint=incoming.language_hint,
                     now=now,
                     flags=(notify.has_pending(),) if pull else (),
+                    state=locked,
                 )
+                org, person, identity = arrival.organisation, arrival.person, arrival.identity
                 # Lock the chat's row: two messages of one chat are handled one after the other.
-                state = await session.get(ConversationState, identity.id, with_for_update=True)
+                state = (
+                    arrival.state
+                    if arrival.state_loaded
+                    else await session.get(ConversationState, identity.id, with_for_update=True)
+                )
                 if state is None:
                     state = ConversationState(
                         identity_id=identity.id,
@@ -120,7 +129,7 @@ class Runtime:
                     session.add(state)
                 await session.flush()
                 turn = _Turn(self, session, org, person, identity, state, now)
-                queued = flags[0] if flags else None  # None: not checked yet
+                queued = arrival.flags[0] if arrival.flags else None  # None: not checked yet
                 if pull and person.consent_at is not None and queued is not False:
                     await turn.pull_deliveries()
                 return await turn.run(incoming)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
@@ -133,9 +134,11 @@ async def pending_for_identity(session: AsyncSession, identity: ChannelIdentity)
     )
 
 
+@cache
 def has_pending() -> ColumnElement[bool]:
     """True when :func:`pending_for_identity` would find something, as an expression on
-    :class:`ChannelIdentity` (an indexed EXISTS to evaluate inside another query)."""
+    :class:`ChannelIdentity` (an indexed EXISTS to evaluate inside another query; one object,
+    so a query built with it can be reused)."""
     return exists().where(_pending(ChannelIdentity.id, ChannelIdentity.person_id))
 
 

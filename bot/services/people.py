@@ -21,10 +21,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, exists, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, event, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import SHIPPED_LANGUAGES
 from bot.errors import InvalidInput, NotFound
@@ -169,6 +170,50 @@ async def _inbound(session: AsyncSession, identity: ChannelIdentity, now: dt.dat
     await session.flush()
 
 
+@dataclass(slots=True)
+class Arrival:
+    """What :func:`identify_in` found: who wrote, from where, for which organisation."""
+
+    organisation: Organisation
+    person: Person
+    identity: ChannelIdentity
+    is_new: bool
+    # The values of the ``flags`` asked for; None when they were not evaluated (first message).
+    flags: tuple[bool, ...] | None
+    # The chat's conversation state when asked for with ``state=True`` (None: no row yet, or a
+    # first message); ``state_loaded`` says whether it was looked for.
+    state: ConversationState | None = None
+    state_loaded: bool = False
+
+
+# Built once per shape: constructing a joined ORM select costs more than running it.
+_ARRIVAL_QUERIES: dict[tuple[int, ...], Any] = {}
+
+
+def _arrival_query(flags: tuple[ColumnElement[bool], ...], state: bool) -> Any:
+    key = (int(state), *(id(flag) for flag in flags))
+    query = _ARRIVAL_QUERIES.get(key)
+    if query is None:
+        query = (
+            select(ChannelIdentity, Organisation, *flags)
+            .join(ChannelIdentity.person)
+            .join(Organisation, Organisation.slug == bindparam("slug"))
+            .outerjoin(Person.roles)
+            .options(contains_eager(ChannelIdentity.person).contains_eager(Person.roles))
+            .where(
+                ChannelIdentity.channel == bindparam("channel"),
+                ChannelIdentity.address == bindparam("address"),
+            )
+        )
+        if state:
+            query = query.add_columns(ConversationState).outerjoin(
+                ConversationState, ConversationState.identity_id == ChannelIdentity.id
+            )
+        # Keep the flag objects alive: their ids are part of the key.
+        _ARRIVAL_QUERIES[key] = query = (query, flags)
+    return query[0]
+
+
 async def identify_in(
     session: AsyncSession,
     *,
@@ -178,35 +223,39 @@ async def identify_in(
     language_hint: str | None = None,
     now: dt.datetime | None = None,
     flags: tuple[ColumnElement[bool], ...] = (),
-) -> tuple[Organisation, Person, ChannelIdentity, bool, tuple[bool, ...] | None]:
+    state: bool = False,
+) -> Arrival:
     """:func:`get_default_organisation` and :func:`identify` in one go, with the fewest
     statements: a known address is found together with its person, their role grants and the
-    organisation in one query. Returns ``(organisation, person, identity, is_new, flag values)``.
+    organisation in one query, and its ``last_inbound_at``/``reachable`` are written with one
+    plain UPDATE (no unit-of-work flush).
 
     ``flags`` are extra boolean expressions on :class:`ChannelIdentity` evaluated in that same
-    query (for example "is something queued for this chat"); their values are None when the
-    address was not found by that query (a first message), so nothing was evaluated.
+    query (for example "is something queued for this chat"); pass the same objects every time
+    (the query is built once per set of flags). ``state=True`` loads the chat's
+    :class:`ConversationState` in that query too, without a row lock: only for a database
+    whose transactions already hold the write lock (SQLite with ``BEGIN IMMEDIATE``).
     """
     now = now or utcnow()
     address = _checked_address(address)
-    row = (
-        (
-            await session.execute(
-                select(ChannelIdentity, Organisation, *flags)
-                .join(ChannelIdentity.person)
-                .join(Organisation, Organisation.slug == organisation_slug)
-                .outerjoin(Person.roles)
-                .options(contains_eager(ChannelIdentity.person).contains_eager(Person.roles))
-                .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
-            )
-        )
-        .unique()
-        .first()
+    result = await session.execute(
+        _arrival_query(flags, state),
+        {"slug": organisation_slug, "channel": channel, "address": address},
     )
+    row = result.unique().first()
     if row is not None:
         identity, org, *values = row
-        await _inbound(session, identity, now)
-        return org, identity.person, identity, False, tuple(bool(v) for v in values)
+        loaded = values.pop() if state else None
+        await session.execute(
+            update(ChannelIdentity.__table__)
+            .where(ChannelIdentity.__table__.c.id == identity.id)
+            .values(last_inbound_at=now, reachable=True)
+        )
+        set_committed_value(identity, "last_inbound_at", now)
+        set_committed_value(identity, "reachable", True)
+        return Arrival(
+            org, identity.person, identity, False, tuple(map(bool, values)), loaded, state
+        )
     org = await get_default_organisation(session, organisation_slug)
     person, identity, is_new = await identify(
         session,
@@ -216,7 +265,7 @@ async def identify_in(
         language_hint=language_hint,
         now=now,
     )
-    return org, person, identity, is_new, None
+    return Arrival(org, person, identity, is_new, None)
 
 
 # --- settings ------------------------------------------------------------------------------

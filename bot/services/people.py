@@ -366,7 +366,8 @@ def reminder_enabled(person: Person, category: str) -> bool:
 
 async def effective_roles(session: AsyncSession, person: Person) -> set[Role]:
     """Granted roles plus GANGMAKER when the person is gangmaker of a pending or active street
-    of their own organisation (read fresh from the database, not from loaded collections)."""
+    of their own organisation (read from the database, not from loaded collections; see
+    :func:`role_facts` for how long an answer is reused)."""
     return set((await role_facts(session, person)).roles)
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,12 +15,20 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import sqlite_driver
+
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         # One file, several tasks: wait for a lock instead of failing at once.
         kwargs["connect_args"] = {"timeout": 30}
+        parsed = make_url(url)
+        if parsed.get_driver_name() == "aiosqlite" and not parsed.query:
+            # aiosqlite with one trip to its thread per statement (bot/sqlite_driver.py).
+            kwargs["async_creator"] = sqlite_driver.creator(
+                parsed.database or ":memory:", timeout=30
+            )
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

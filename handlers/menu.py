@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from bot.conversation import MAX_OPTIONS, Context, Dialog, MenuEntry, MenuFacts, Option
 from bot.i18n import lazy
-from bot.models import Role, StreetStatus
-from bot.services import people, streets
+from bot.services import people
 
 
 def gangmaker(f: MenuFacts) -> bool:
@@ -55,12 +54,9 @@ MENU_ENTRIES: tuple[MenuEntry, ...] = (
 
 
 async def menu_facts(ctx: Context) -> MenuFacts:
-    roles = await people.effective_roles(ctx.session, ctx.person)
-    has_liefleed = False
-    if Role.GANGMAKER in roles:
-        active = await streets.my_streets(ctx.session, ctx.person, statuses=[StreetStatus.ACTIVE])
-        has_liefleed = any(street.theme_liefleed for street in active)
-    return MenuFacts(frozenset(roles), has_liefleed)
+    # One query, shared with the help text within a turn (people.role_facts).
+    facts = await people.role_facts(ctx.session, ctx.person)
+    return MenuFacts(facts.roles, facts.has_liefleed_street)
 
 
 async def visible_entries(ctx: Context) -> list[MenuEntry]:

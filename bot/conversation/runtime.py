@@ -1,9 +1,10 @@
 """The conversation runtime: one incoming message in, a list of replies out, one transaction.
 
-Per turn: find the organisation, identify the person (``people.identify``), lock and load the
-chat's :class:`ConversationState`, show queued messages on a channel without push
-(:data:`PULL_CHANNELS`), clean the input, handle the global words, map a typed number
-or a pressed button to the option shown, and run the current step of the current dialog.
+Per turn: find the organisation and identify the person (``people.identify_in``, one query for
+a known chat), lock and load the chat's :class:`ConversationState`, show queued messages on a
+channel without push (:data:`PULL_CHANNELS`; looked for only when that query says there are
+some), clean the input, handle the global words, map a typed number or a pressed button to the
+option shown, and run the current step of the current dialog.
 
 Failure rules: a ``DomainError`` from a service rolls back to a savepoint taken before the
 step, is answered with a friendly sentence (``bot/i18n/error_texts.py``) and leaves the dialog
@@ -100,17 +101,29 @@ class Runtime:
             if held is not None:
                 return held  # over this chat's limit: "slow down" once, else nothing
             async with self.sessions() as session, session.begin():
-                org = await people.get_default_organisation(session, self.organisation_slug)
-                person, identity, _ = await people.identify(
+                pull = incoming.channel in self.pull_channels
+                # SQLite's BEGIN IMMEDIATE already holds the write lock: the chat's state can
+                # come with the identity. Elsewhere it is read with a row lock below.
+                locked = session.get_bind().dialect.name == "sqlite"
+                # One query finds the organisation, the person, their roles and (on a channel
+                # without push) whether anything is queued for them.
+                arrival = await people.identify_in(
                     session,
-                    organisation=org,
+                    organisation_slug=self.organisation_slug,
                     channel=incoming.channel,
                     address=incoming.address,
                     language_hint=incoming.language_hint,
                     now=now,
+                    flags=(notify.has_pending(),) if pull else (),
+                    state=locked,
                 )
+                org, person, identity = arrival.organisation, arrival.person, arrival.identity
                 # Lock the chat's row: two messages of one chat are handled one after the other.
-                state = await session.get(ConversationState, identity.id, with_for_update=True)
+                state = (
+                    arrival.state
+                    if arrival.state_loaded
+                    else await session.get(ConversationState, identity.id, with_for_update=True)
+                )
                 if state is None:
                     state = ConversationState(
                         identity_id=identity.id,
@@ -127,7 +140,8 @@ class Runtime:
                 turn = _Turn(self, session, org, person, identity, state, now, acting=acting)
                 if ended is not None:
                     turn.acting_expired(ended)
-                if identity.channel in self.pull_channels and person.consent_at is not None:
+                queued = arrival.flags[0] if arrival.flags else None  # None: not checked yet
+                if pull and person.consent_at is not None and queued is not False:
                     await turn.pull_deliveries()
                 return await turn.run(incoming)
         except Exception:

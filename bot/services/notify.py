@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,21 +113,33 @@ async def notify(
     return delivery
 
 
+def _pending(identity_id: Any, person_id: Any) -> ColumnElement[bool]:
+    return and_(
+        Delivery.person_id == person_id,
+        Delivery.status == DeliveryStatus.QUEUED,
+        Delivery.body.is_not(None),
+        or_(Delivery.identity_id == identity_id, Delivery.identity_id.is_(None)),
+    )
+
+
 async def pending_for_identity(session: AsyncSession, identity: ChannelIdentity) -> list[Delivery]:
     """Queued direct messages for this chat, oldest first: those addressed to it, and those
     of its person that have no address yet."""
     return list(
         await session.scalars(
             select(Delivery)
-            .where(
-                Delivery.person_id == identity.person_id,
-                Delivery.status == DeliveryStatus.QUEUED,
-                Delivery.body.is_not(None),
-                or_(Delivery.identity_id == identity.id, Delivery.identity_id.is_(None)),
-            )
+            .where(_pending(identity.id, identity.person_id))
             .order_by(Delivery.created_at, Delivery.id)
         )
     )
+
+
+@cache
+def has_pending() -> ColumnElement[bool]:
+    """True when :func:`pending_for_identity` would find something, as an expression on
+    :class:`ChannelIdentity` (an indexed EXISTS to evaluate inside another query; one object,
+    so a query built with it can be reused)."""
+    return exists().where(_pending(ChannelIdentity.id, ChannelIdentity.person_id))
 
 
 async def mark_sent(

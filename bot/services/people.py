@@ -18,12 +18,14 @@ Error keys raised here (with their parameters):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, event, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import ORMExecuteState, Session, contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import SHIPPED_LANGUAGES
 from bot.errors import InvalidInput, NotFound
@@ -124,15 +126,11 @@ async def identify(
     A new person gets the hinted language when we ship it, else the organisation's default.
     """
     now = now or utcnow()
-    address = address.strip()
-    if not address or len(address) > ADDRESS_MAX:
-        raise InvalidInput("person.address_invalid", max=ADDRESS_MAX)
+    address = _checked_address(address)
 
     identity = await _find_identity(session, channel, address)
     if identity is not None:
-        identity.last_inbound_at = now
-        identity.reachable = True
-        await session.flush()
+        await _inbound(session, identity, now)
         return identity.person, identity, False
 
     language = _language_from_hint(language_hint) or organisation.default_language
@@ -151,11 +149,121 @@ async def identify(
         existing = await _find_identity(session, channel, address)
         if existing is None:  # pragma: no cover - the constraint says it exists
             raise
-        existing.last_inbound_at = now
-        existing.reachable = True
-        await session.flush()
+        await _inbound(session, existing, now)
         return existing.person, existing, False
     return person, identity, True
+
+
+def _checked_address(address: str) -> str:
+    address = address.strip()
+    if not address or len(address) > ADDRESS_MAX:
+        raise InvalidInput("person.address_invalid", max=ADDRESS_MAX)
+    return address
+
+
+async def _inbound(session: AsyncSession, identity: ChannelIdentity, now: dt.datetime) -> None:
+    """The person wrote to us from ``identity``: note when, and that it reaches them."""
+    identity.last_inbound_at = now
+    identity.reachable = True
+    await session.flush()
+
+
+@dataclass(slots=True)
+class Arrival:
+    """What :func:`identify_in` found: who wrote, from where, for which organisation."""
+
+    organisation: Organisation
+    person: Person
+    identity: ChannelIdentity
+    is_new: bool
+    # The values of the ``flags`` asked for; None when they were not evaluated (first message).
+    flags: tuple[bool, ...] | None
+    # The chat's conversation state when asked for with ``state=True`` (None: no row yet, or a
+    # first message); ``state_loaded`` says whether it was looked for.
+    state: ConversationState | None = None
+    state_loaded: bool = False
+
+
+# Built once per shape: constructing a joined ORM select costs more than running it.
+_ARRIVAL_QUERIES: dict[tuple[int, ...], Any] = {}
+
+
+def _arrival_query(flags: tuple[ColumnElement[bool], ...], state: bool) -> Any:
+    key = (int(state), *(id(flag) for flag in flags))
+    query = _ARRIVAL_QUERIES.get(key)
+    if query is None:
+        query = (
+            select(ChannelIdentity, Organisation, *flags)
+            .join(ChannelIdentity.person)
+            .join(Organisation, Organisation.slug == bindparam("slug"))
+            .outerjoin(Person.roles)
+            .options(contains_eager(ChannelIdentity.person).contains_eager(Person.roles))
+            .where(
+                ChannelIdentity.channel == bindparam("channel"),
+                ChannelIdentity.address == bindparam("address"),
+            )
+        )
+        if state:
+            query = query.add_columns(ConversationState).outerjoin(
+                ConversationState, ConversationState.identity_id == ChannelIdentity.id
+            )
+        # Keep the flag objects alive: their ids are part of the key.
+        _ARRIVAL_QUERIES[key] = query = (query, flags)
+    return query[0]
+
+
+async def identify_in(
+    session: AsyncSession,
+    *,
+    organisation_slug: str,
+    channel: Channel,
+    address: str,
+    language_hint: str | None = None,
+    now: dt.datetime | None = None,
+    flags: tuple[ColumnElement[bool], ...] = (),
+    state: bool = False,
+) -> Arrival:
+    """:func:`get_default_organisation` and :func:`identify` in one go, with the fewest
+    statements: a known address is found together with its person, their role grants and the
+    organisation in one query, and its ``last_inbound_at``/``reachable`` are written with one
+    plain UPDATE (no unit-of-work flush).
+
+    ``flags`` are extra boolean expressions on :class:`ChannelIdentity` evaluated in that same
+    query (for example "is something queued for this chat"); pass the same objects every time
+    (the query is built once per set of flags). ``state=True`` loads the chat's
+    :class:`ConversationState` in that query too, without a row lock: only for a database
+    whose transactions already hold the write lock (SQLite with ``BEGIN IMMEDIATE``).
+    """
+    now = now or utcnow()
+    address = _checked_address(address)
+    result = await session.execute(
+        _arrival_query(flags, state),
+        {"slug": organisation_slug, "channel": channel, "address": address},
+    )
+    row = result.unique().first()
+    if row is not None:
+        identity, org, *values = row
+        loaded = values.pop() if state else None
+        await session.execute(
+            update(ChannelIdentity.__table__)
+            .where(ChannelIdentity.__table__.c.id == identity.id)
+            .values(last_inbound_at=now, reachable=True)
+        )
+        set_committed_value(identity, "last_inbound_at", now)
+        set_committed_value(identity, "reachable", True)
+        return Arrival(
+            org, identity.person, identity, False, tuple(map(bool, values)), loaded, state
+        )
+    org = await get_default_organisation(session, organisation_slug)
+    person, identity, is_new = await identify(
+        session,
+        organisation=org,
+        channel=channel,
+        address=address,
+        language_hint=language_hint,
+        now=now,
+    )
+    return Arrival(org, person, identity, is_new, None)
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -256,24 +364,73 @@ def reminder_enabled(person: Person, category: str) -> bool:
 
 async def effective_roles(session: AsyncSession, person: Person) -> set[Role]:
     """Granted roles plus GANGMAKER when the person is gangmaker of a pending or active street
-    of their own organisation (read fresh from the database, not from loaded collections)."""
-    roles = set(
-        await session.scalars(select(RoleGrant.role).where(RoleGrant.person_id == person.id))
-    )
-    gangmaker_of = await session.scalar(
-        select(StreetMembership.id)
-        .join(Street, Street.id == StreetMembership.street_id)
-        .where(
-            StreetMembership.person_id == person.id,
+    of their own organisation (read from the database, not from loaded collections; see
+    :func:`role_facts` for how long an answer is reused)."""
+    return set((await role_facts(session, person)).roles)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFacts:
+    """:func:`effective_roles`, and whether the person is gangmaker of an active street with
+    Lief & Leed (what the main menu needs besides the roles)."""
+
+    roles: frozenset[Role]
+    has_liefleed_street: bool
+
+
+_ROLE_FACTS_KEY = "people.role_facts"
+
+
+async def role_facts(session: AsyncSession, person: Person) -> RoleFacts:
+    """One query, remembered until the session writes anything or a (nested) transaction
+    ends: the help text and the menu after it ask the same within one turn."""
+    cache: dict[int, RoleFacts] = session.info.setdefault(_ROLE_FACTS_KEY, {})
+    pending = session.new or session.dirty or session.deleted
+    if not pending and person.id in cache:
+        return cache[person.id]
+
+    def gangmaker_of(*statuses: StreetStatus) -> ColumnElement[bool]:
+        return exists().where(
+            StreetMembership.person_id == Person.id,
             StreetMembership.is_gangmaker.is_(True),
-            Street.organisation_id == person.organisation_id,
-            Street.status.in_(_GANGMAKER_STREET_STATUSES),
+            Street.id == StreetMembership.street_id,
+            Street.organisation_id == Person.organisation_id,
+            Street.status.in_(statuses),
         )
-        .limit(1)
-    )
-    if gangmaker_of is not None:
+
+    rows = (
+        await session.execute(
+            select(
+                RoleGrant.role,
+                gangmaker_of(*_GANGMAKER_STREET_STATUSES),
+                gangmaker_of(StreetStatus.ACTIVE).where(Street.theme_liefleed.is_(True)),
+            )
+            .select_from(Person)
+            .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(Person.id == person.id)
+        )
+    ).all()
+    roles = {role for role, _, _ in rows if role is not None}
+    if rows and rows[0][1]:
         roles.add(Role.GANGMAKER)
-    return roles
+    facts = RoleFacts(frozenset(roles), bool(rows and rows[0][2]))
+    if person.id is not None:
+        cache[person.id] = facts
+    return facts
+
+
+def _forget_role_facts(session: Session, *_: object) -> None:
+    session.info.pop(_ROLE_FACTS_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_role_facts_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget_role_facts(state.session)
+
+
+for _name in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_role_facts)
 
 
 # --- privacy: see and delete one's own data ------------------------------------------------

@@ -262,11 +262,15 @@ async def run_polling_with_worker(main: Settings, settings: DeliverySettings) ->
     """``gangmaker run`` with long polling: the chat channel and the worker in one process and
     one event loop. Polling stops on SIGINT/SIGTERM (aiogram's handlers); then the worker stops
     gracefully (sends under way are recorded)."""
-    from bot.channels.telegram import run_polling
+    from bot.channels.telegram.runner import run_polling
 
-    async with running_worker(main, settings) as worker:
-        print(f"worker {worker.engine.worker_id} runs in this process", flush=True)
-        return await run_polling(main)
+    @contextlib.asynccontextmanager
+    async def worker_alongside() -> AsyncIterator[None]:
+        async with running_worker(main, settings) as worker:
+            print(f"worker {worker.engine.worker_id} runs in this process", flush=True)
+            yield
+
+    return await run_polling(main, alongside=worker_alongside)
 
 
 def worker_app_context(

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -93,8 +95,12 @@ async def poll(channel: TelegramChannel, *, handle_signals: bool = True) -> None
     )
 
 
-async def run_polling(settings: Settings) -> int:
-    """``gangmaker run`` in polling mode."""
+Alongside = Callable[[], AbstractAsyncContextManager[object]]
+
+
+async def run_polling(settings: Settings, *, alongside: Alongside | None = None) -> int:
+    """``gangmaker run`` in polling mode. ``alongside`` (the delivery worker) starts only once
+    the token and the organisation are known to be right, and stops when polling stops."""
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     sessions = make_sessionmaker(engine)
     channel = make_channel(settings, sessions)
@@ -102,7 +108,11 @@ async def run_polling(settings: Settings) -> int:
         name = await check_bot(channel)
         await check_organisation(sessions, settings.organisation)
         print(f"Telegram: long polling as @{name} (Ctrl+C stops)", flush=True)
-        await poll(channel)
+        if alongside is None:
+            await poll(channel)
+        else:
+            async with alongside():
+                await poll(channel)
     except StartupError as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 1

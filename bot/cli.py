@@ -56,6 +56,10 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    # The terminal is the conversation: info logs (Alembic's, at import and on the first
+    # start's migrations) are noise there. LOG_LEVEL=DEBUG still shows everything.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.disable(logging.INFO)
     from bot.chat_cli import chat_main
 
     return asyncio.run(chat_main(settings, who=args.who))

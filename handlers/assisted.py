@@ -7,7 +7,9 @@ run with the neighbour as ``ctx.person`` and in the neighbour's language, until 
 done, "klaar" is typed, or 15 minutes pass without a message.
 
 To make another dialog work in assisted mode, add its name to :data:`ASSISTED_TASKS` (it is
-offered when its main-menu entry would be shown to the neighbour).
+offered when its main-menu entry would be shown to the neighbour); an entry that starts at a
+step is named ``"dialog:step"``, as "My street news" (``neighbour:mine``): there the helper
+subscribes the neighbour to street news that then comes to this phone, or stops it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from bot.i18n import language_name, lazy, shipped_languages
 from bot.services import assisted
 
 # Dialogs a helper can do for a neighbour, in the order offered.
-ASSISTED_TASKS: list[str] = ["signup", "budget"]
+ASSISTED_TASKS: list[str] = ["signup", "budget", "neighbour:mine"]
+# Offered for every neighbour, whatever their main menu would show.
+ALWAYS_OFFERED = frozenset({"neighbour:mine"})
 
 dialog = Dialog("assisted")
 
@@ -113,8 +117,11 @@ async def _tasks(ctx: Context) -> list[Option]:
     facts = await menu_facts(ctx)
     options: list[Option] = []
     for entry in ctx.registry.menu_entries():
-        if entry.dialog in ASSISTED_TASKS and entry.at is None and entry.show(facts):
-            options.append(Option(ctx.tr(entry.label), entry.dialog))
+        name = entry.dialog if entry.at is None else f"{entry.dialog}:{entry.at}"
+        if name not in ASSISTED_TASKS or name in (o.value for o in options):
+            continue
+        if name in ALWAYS_OFFERED or entry.show(facts):
+            options.append(Option(ctx.tr(entry.label), name))
     options.sort(key=lambda o: ASSISTED_TASKS.index(o.value))
     return options
 
@@ -134,4 +141,5 @@ async def task(ctx: Context) -> None:
     if ctx.value == "done":
         ctx.finish()  # the runtime ends the session and shows the helper's menu
         return
-    ctx.start(ctx.value or "menu")
+    name, _, step = (ctx.value or "menu").partition(":")
+    ctx.start(name, at=step or None)

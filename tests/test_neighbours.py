@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,12 +24,13 @@ from bot.models import (
     Channel,
     Delivery,
     NeighbourInvite,
+    NeighbourTip,
     Person,
     Street,
     StreetNews,
     StreetSubscription,
 )
-from bot.services import invite_card, neighbours, street_news
+from bot.services import invite_card, neighbours, privacy, retention, street_news
 from tests.chat import ChatHarness, World, make_world
 from tests.factories import NOW
 from tests.fakes import ApiSpec, FakeTelegram
@@ -344,6 +346,33 @@ async def test_at_most_five_tips_a_day(sessions) -> None:
             )
     assert getattr(refused.value, "key", None) == "neighbours.too_many_tips"
     assert await count(sessions, Delivery) == 5
+
+    # The deliveries do not say who sent the tips: "tip:<token>:<gangmaker>".
+    async with sessions() as session:
+        gm = await session.scalar(select(Person).where(Person.first_name == "Fatima"))
+        keys = list(await session.scalars(select(Delivery.key)))
+        counts = list(await session.scalars(select(NeighbourTip.person_id)))
+    assert len({k.split(":")[1] for k in keys}) == 5
+    assert all(re.fullmatch(rf"tip:[0-9a-f]{{12}}:{gm.id}", k) for k in keys), keys
+    assert all(str(person.id) not in k.split(":")[:2] for k in keys)
+    assert counts == [person.id] * 5  # the limit is counted from these rows
+
+    # A day later the limit starts again, and the retention job forgets the old counts.
+    later = NOW + dt.timedelta(hours=25)
+    async with transaction(sessions) as session:
+        assert await retention.run_retention(session, now=later, remove_files=False)
+        person = await session.get(Person, person.id)
+        await neighbours.send_tip(
+            session, person=person, street_id=world.street_id, text="weer een tip", now=later
+        )
+    assert await count(sessions, NeighbourTip) == 1
+
+    # Forgetting the sender leaves no trace of who sent tips; the gangmakers keep the tips.
+    async with transaction(sessions) as session:
+        person = await session.get(Person, person.id)
+        await privacy.forget_person(session, person, now=later)
+    assert await count(sessions, NeighbourTip) == 0
+    assert await count(sessions, Delivery) == 6
 
 
 # --- bad input ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from bot.delivery.senders import TelegramSender
 from bot.i18n import translator
 from bot.models import (
     AssistedSession,
+    AuditEntry,
     ChannelIdentity,
     Delivery,
     Person,
@@ -305,10 +306,77 @@ async def test_forgetting_the_neighbour_or_the_helper_leaves_nothing_of_the_neig
             [helper.id, second_neighbour.id]
         )
         await privacy.forget_person(s, helper, now=NOW)
+    assert await neighbour_subscriptions(sessions) == []
     async with sessions() as s:
-        assert await neighbour_subscriptions(sessions) == []
         assert list(await s.scalars(select(Delivery).where(Delivery.body.like("%G.H.%")))) == []
         assert list(await s.scalars(select(Delivery).where(Delivery.key.like("news:%")))) != []
         for neighbour in (first_neighbour, second_neighbour):
             keys = street_news.helped_delivery_keys(neighbour.id)
             assert list(await s.scalars(select(Delivery).where(Delivery.key.like(keys)))) == []
+
+
+async def test_the_helper_deletes_all_data_of_a_neighbour_for_them(sessions) -> None:
+    """A neighbour without a phone uses their right to be forgotten through the helper: the
+    street they signed up stays (without them), their news and person row go."""
+    world = await make_world(sessions)
+    code = await invite_code(sessions, world)
+    helper_chat = await subscribe_through_invite(
+        sessions, code, address=str(HELPER_CHAT), language="nl"
+    )
+    helper = await helper_chat.person()
+    await start_helping(helper_chat, "AB", "12", "tr")
+    await helper_chat.press("signup")
+    await helper_chat.send("Zaagmolenkade")
+    await helper_chat.press("whole")
+    await helper_chat.send("40")
+    await helper_chat.press("no")
+    await helper_chat.press("yes")
+    await start_helping(helper_chat, "AB", "12", "tr")
+    await helper_chat.press("neighbour:mine")
+    await helper_chat.choose("Zaagmolenstraat")
+    [(_, neighbour)] = await neighbour_subscriptions(sessions)
+    await send_party(sessions)
+
+    # The notice tells how.
+    await helper_chat.send("menu")
+    await helper_chat.choose("Instellingen")
+    await helper_chat.choose("Privacy")
+    assert "Typ voor een buur, geef dezelfde voorletters" in helper_chat.text, helper_chat.dump()
+
+    await start_helping(helper_chat, "AB", "12", "tr")
+    assert helper_chat.option_values[-2:] == ["forget", "done"]
+    await helper_chat.press("forget")
+    assert (
+        TR._(
+            "Delete everything we store about {initials}: initials, house number, language,"
+            " street news, sign-ups and requests? Money matters of a street stay, without"
+            " {initials}.",
+            initials="AB",
+        )
+        in helper_chat.text
+    )
+    await helper_chat.press("no")  # nothing happens, the tasks again
+    assert (await helper_chat.state()).step == "task"
+    async with sessions() as s:
+        assert await s.get(Person, neighbour.id) is not None
+    await helper_chat.press("forget")
+    await helper_chat.press("yes")
+    assert "Klaar: alles wat we over AB bewaarden, is gewist." in helper_chat.text
+    assert "Je bent klaar met helpen van AB." in helper_chat.text
+    assert helper_chat.last_text == "Wat wil je doen?"  # her own menu, in Dutch
+    async with sessions() as s:
+        assert await s.get(Person, neighbour.id) is None
+        assert await s.scalar(select(func.count()).select_from(AssistedSession)) == 0
+        street = await s.scalar(select(Street).where(Street.name == "Zaagmolenkade"))
+        assert street is not None and street.signed_up_by_id is None  # the street stays
+        assert street.helped_by_id == helper.id
+        assert list(await s.scalars(select(Delivery).where(Delivery.body.like("%A.B.%")))) == []
+        deleted = await s.scalar(select(AuditEntry).where(AuditEntry.action == "person.deleted"))
+        assert deleted.actor_person_id == helper.id and deleted.details["by_self"] is False
+    assert await neighbour_subscriptions(sessions) == []
+    # Her own street news is untouched.
+    async with sessions() as s:
+        own = await s.scalar(
+            select(StreetSubscription).where(StreetSubscription.person_id == helper.id)
+        )
+        assert own is not None

@@ -63,6 +63,8 @@ class Acting:
     language: str
     started_at: dt.datetime
     last_active_at: dt.datetime
+    # The neighbour asked (through the helper) to be forgotten: done when the session ends.
+    forget: bool = False
 
     @property
     def initials(self) -> str:
@@ -259,10 +261,18 @@ async def _forget_if_unused(
 
 
 async def end(session: AsyncSession, acting: Acting, *, reason: str, now: dt.datetime) -> None:
+    """End the chat's session; with ``acting.forget`` the neighbour's rows then go by the
+    privacy rules (``person.deleted`` with the helper as actor)."""
+    from bot.services import privacy
+
     row = await session.get(AssistedSession, acting.session_id)
     if row is not None:
-        await end_session(session, row, reason=reason, now=now)
+        await end_session(session, row, reason="forgotten" if acting.forget else reason, now=now)
     session.info.pop(INFO_KEY, None)
+    if acting.forget:
+        person = await session.get(Person, acting.person.id)
+        if person is not None:  # not already gone with the session (nothing else was left)
+            await privacy.forget_person(session, person, actor=acting.helper, now=now)
 
 
 async def resume(

@@ -6,19 +6,27 @@ Then the chat acts for the neighbour (``bot/services/assisted.py``): the task di
 run with the neighbour as ``ctx.person`` and in the neighbour's language, until the task is
 done, "klaar" is typed, or 15 minutes pass without a message.
 
+"Delete their data" (step ``forget``) is the neighbour's right to be forgotten, through the
+helper: the session ends and everything of the neighbour goes by the privacy rules. A helper
+only reaches neighbours they helped before (same initials and house number).
+
 To make another dialog work in assisted mode, add its name to :data:`ASSISTED_TASKS` (it is
-offered when its main-menu entry would be shown to the neighbour).
+offered when its main-menu entry would be shown to the neighbour); an entry that starts at a
+step is named ``"dialog:step"``, as "My street news" (``neighbour:mine``): there the helper
+subscribes the neighbour to street news that then comes to this phone, or stops it.
 """
 
 from __future__ import annotations
 
 from bot.conversation import Context, Dialog, Option
 from bot.conversation.words import Command, command_word
-from bot.i18n import language_name, lazy, shipped_languages
+from bot.i18n import language_name, lazy, shipped_languages, translator
 from bot.services import assisted
 
 # Dialogs a helper can do for a neighbour, in the order offered.
-ASSISTED_TASKS: list[str] = ["signup", "budget"]
+ASSISTED_TASKS: list[str] = ["signup", "budget", "neighbour:mine"]
+# Offered for every neighbour, whatever their main menu would show.
+ALWAYS_OFFERED = frozenset({"neighbour:mine"})
 
 dialog = Dialog("assisted")
 
@@ -113,8 +121,11 @@ async def _tasks(ctx: Context) -> list[Option]:
     facts = await menu_facts(ctx)
     options: list[Option] = []
     for entry in ctx.registry.menu_entries():
-        if entry.dialog in ASSISTED_TASKS and entry.at is None and entry.show(facts):
-            options.append(Option(ctx.tr(entry.label), entry.dialog))
+        name = entry.dialog if entry.at is None else f"{entry.dialog}:{entry.at}"
+        if name not in ASSISTED_TASKS or name in (o.value for o in options):
+            continue
+        if name in ALWAYS_OFFERED or entry.show(facts):
+            options.append(Option(ctx.tr(entry.label), name))
     options.sort(key=lambda o: ASSISTED_TASKS.index(o.value))
     return options
 
@@ -125,6 +136,7 @@ async def ask_task(ctx: Context) -> None:
         ctx.finish()
         return
     options = await _tasks(ctx)
+    options.append(Option(ctx.pgettext("row", "Delete their data"), "forget"))
     options.append(Option(ctx.pgettext("row", "Done"), "done"))
     ctx.ask(ctx._("What do you want to do for {initials}?", initials=ctx.acting.initials), options)
 
@@ -134,4 +146,47 @@ async def task(ctx: Context) -> None:
     if ctx.value == "done":
         ctx.finish()  # the runtime ends the session and shows the helper's menu
         return
-    ctx.start(ctx.value or "menu")
+    if ctx.value == "forget":
+        ctx.goto("forget")
+        return
+    name, _, step = (ctx.value or "menu").partition(":")
+    ctx.start(name, at=step or None)
+
+
+# --- the neighbour's privacy rights, through the helper -------------------------------------
+
+
+@dialog.prompt("forget")
+async def ask_forget(ctx: Context) -> None:
+    if ctx.acting is None:  # pragma: no cover - only reached from "task"
+        ctx.finish()
+        return
+    ctx.yes_no(
+        ctx._(
+            "Delete everything we store about {initials}: initials, house number, language,"
+            " street news, sign-ups and requests? Money matters of a street stay, without"
+            " {initials}.",
+            initials=ctx.acting.initials,
+        )
+    )
+
+
+@dialog.step("forget", accepts=())
+async def forget(ctx: Context) -> None:
+    acting = ctx.acting
+    if acting is None:  # pragma: no cover - the prompt already left
+        ctx.finish()
+        return
+    if ctx.value != "yes":
+        ctx.goto("task")
+        return
+    # Said in the helper's language: the session ends with this step (the runtime ends it
+    # on finish, and the neighbour's data goes then).
+    helper_t = translator(acting.helper.language, ctx.organisation.timezone)
+    ctx.say(
+        helper_t._(
+            "Done: everything we stored about {initials} is deleted.", initials=acting.initials
+        )
+    )
+    acting.forget = True
+    ctx.finish()

@@ -8,6 +8,7 @@ these; the rules are in ``bot/services/privacy.py`` (what is stored, exported an
 from __future__ import annotations
 
 from bot.conversation import Context, Media
+from bot.conversation.words import Command, command_word
 from bot.services import privacy, retention
 
 
@@ -36,6 +37,12 @@ def privacy_notice(ctx: Context) -> str:
             ctx._(
                 "Helping a neighbour on your phone: we store only their initials, house number "
                 "and language."
+            ),
+            ctx._(
+                "A neighbour without a phone of their own: the person who helps them can stop "
+                "their street news or delete all their data. Type {assist}, give the same "
+                "initials and house number, and choose “Delete their data”.",
+                assist=command_word(Command.ASSIST, ctx.language),
             ),
             ctx._(
                 "See or delete your data: go to Settings, then My data. You get a file with "

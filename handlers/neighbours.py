@@ -4,6 +4,12 @@ Opened by the invite link (``/start n-<code>``, data ``{"code": ...}``; a new pe
 chooses a language and agrees in the start dialog), or from the menu ("My street news") by a
 resident. No name and no house number are asked: the person, the street and their language are
 all we keep.
+
+In assisted mode ("voor een buur", ``handlers/assisted.py``) "My street news" is done for a
+neighbour without a chat app: the helper picks one of their own streets or types the code from
+the street's card (step ``helped``), and the news comes to the helper's phone in the
+neighbour's language. Stopping it there deletes the neighbour's subscription (and, when nothing
+else of them is left, the neighbour's data when the help ends).
 """
 
 from __future__ import annotations
@@ -98,6 +104,9 @@ async def answer_invite(ctx: Context) -> None:
 @dialog.prompt("mine")
 async def ask_street(ctx: Context) -> None:
     mine = await neighbours.my_subscriptions(ctx.session, ctx.person)
+    if not mine and ctx.acting is not None:
+        ctx.goto("helped")  # a neighbour on a helper's phone: subscribe them
+        return
     if not mine:
         ctx.say(
             ctx._(
@@ -126,18 +135,100 @@ async def choose_street(ctx: Context) -> None:
 async def ask_action(ctx: Context) -> None:
     street = await ctx.session.get(Street, int(ctx.data["street_id"]))
     assert street is not None
+    options = [
+        Option(ctx.pgettext("button", "Send a tip"), "tip"),
+        Option(ctx.pgettext("button", "Stop street news"), "stop"),
+    ]
+    if ctx.acting is not None:
+        options.append(Option(ctx.pgettext("button", "Another street"), "add"))
     ctx.ask(
         ctx._("Street news of {street}. What would you like to do?", street=street_label(street)),
-        [
-            Option(ctx.pgettext("button", "Send a tip"), "tip"),
-            Option(ctx.pgettext("button", "Stop street news"), "stop"),
-        ],
+        options,
     )
 
 
 @dialog.step("action", accepts=())
 async def action(ctx: Context) -> None:
-    ctx.goto("tip" if ctx.value == "tip" else "stop")
+    ctx.goto({"tip": "tip", "add": "helped"}.get(ctx.value or "", "stop"))
+
+
+# --- for a neighbour on a helper's phone (assisted mode) ----------------------------------
+
+
+@dialog.prompt("helped")
+async def ask_helped_street(ctx: Context) -> None:
+    if ctx.acting is None:  # only in assisted mode
+        ctx.finish()
+        return
+    initials = ctx.acting.initials
+    streets = await neighbours.streets_to_offer(
+        ctx.session, helper=ctx.acting.helper, person=ctx.person
+    )
+    lines = [
+        ctx._(
+            "Which street news should {initials} get? It comes to this phone, in the language"
+            " of {initials}.",
+            initials=initials,
+        )
+    ]
+    if streets:
+        lines.append(ctx._("Choose the street, or type the code from the street's card."))
+    else:
+        lines.append(ctx._("Type the code from the street's card. For example: ABCD2345."))
+    ctx.ask(
+        "\n".join(lines),
+        [Option(street_label(s)[:24], str(s.id)) for s in streets],
+        free_text=True,
+    )
+
+
+HELPED_HELP = lazy._(
+    "Type the code that is on the street's card, under the QR code. Ask the gangmakers of the"
+    " street for it."
+)
+
+
+@dialog.step("helped", help=HELPED_HELP)
+async def helped(ctx: Context) -> None:
+    if ctx.acting is None:  # pragma: no cover - the prompt already left
+        ctx.finish()
+        return
+    if ctx.value is not None:
+        street = await ctx.session.get(Street, int(ctx.value))
+        assert street is not None
+    else:
+        code = neighbours.code_of_payload(ctx.text or "") or (ctx.text or "")
+        street = await neighbours.street_of_code(
+            ctx.session, organisation_id=ctx.organisation.id, code=code
+        )
+    label = street_label(street)
+    if not await neighbours.subscribe(ctx.session, person=ctx.person, street=street, now=ctx.now):
+        ctx.say(
+            ctx._(
+                "{initials} already gets the street news of {street}.",
+                initials=ctx.acting.initials,
+                street=label,
+            )
+        )
+        ctx.finish()
+        return
+    ctx.say(
+        "\n\n".join(
+            [
+                ctx._(
+                    "Done! {initials} now gets the street news of {street}, on this phone.",
+                    initials=ctx.acting.initials,
+                    street=label,
+                ),
+                ctx._(
+                    "To stop it: type {assist}, give the same initials and house number, and"
+                    " choose “My street news”.",
+                    assist=command_word(Command.ASSIST, ctx.language),
+                ),
+            ]
+        )
+    )
+    ctx.finish()
 
 
 TIP_HELP = lazy._(
@@ -193,5 +284,14 @@ async def stop(ctx: Context) -> None:
         await neighbours.unsubscribe(
             ctx.session, person=ctx.person, street_id=int(ctx.data["street_id"])
         )
-        ctx.say(ctx._("Done. You get no more street news from this street."))
+        if ctx.acting is not None:
+            ctx.say(
+                ctx._(
+                    "Done. {initials} gets no more street news from this street. What we kept"
+                    " for it is deleted.",
+                    initials=ctx.acting.initials,
+                )
+            )
+        else:
+            ctx.say(ctx._("Done. You get no more street news from this street."))
     ctx.finish()

@@ -58,7 +58,7 @@ async def test_assisted_street_sign_up_is_recorded_with_helper_and_person(sessio
     await chat.send("ja")
     # From now on the neighbour's language, Turkish.
     assert "Şimdi AB adına işlem yapıyorsunuz. Bitirince bitti yazın." in chat.text
-    assert chat.option_values == ["signup", "done"]
+    assert chat.option_values == ["signup", "neighbour:mine", "forget", "done"]
     await chat.press("signup")
     assert TR._("What is the name of the street you want to sign up?") in chat.text
     await chat.send("Zaagmolenkade")
@@ -107,7 +107,7 @@ async def test_assisted_street_sign_up_is_recorded_with_helper_and_person(sessio
         await f.round_(s, await s.get(Organisation, world.org_id))
     await _start(chat, "A.B.", "12A", "nl")
     assert "Je doet dit nu voor AB." in chat.text
-    assert chat.option_values == ["budget", "done"]
+    assert chat.option_values == ["budget", "neighbour:mine", "forget", "done"]
     await chat.press("budget")
     await chat.press("ask")
     await answer_until(chat)

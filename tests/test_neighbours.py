@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,12 +24,13 @@ from bot.models import (
     Channel,
     Delivery,
     NeighbourInvite,
+    NeighbourTip,
     Person,
     Street,
     StreetNews,
     StreetSubscription,
 )
-from bot.services import invite_card, neighbours, street_news
+from bot.services import invite_card, neighbours, privacy, retention, street_news
 from tests.chat import ChatHarness, World, make_world
 from tests.factories import NOW
 from tests.fakes import ApiSpec, FakeTelegram
@@ -182,8 +184,70 @@ def test_the_card_sets_arabic_right_to_left() -> None:
     at = next(i for i, (_, text) in enumerate(drawn) if words in text)
     turkish = next(x for x, text in drawn if "Kodu telefonunun kamerasıyla tara." in text)
     assert drawn[at][0] > page.mediabox.width / 2 > turkish  # right-aligned vs left-aligned
-    assert drawn[at - 1][1].strip() == "."  # the stop is drawn first: on the left
+    # The stop is drawn first, on the left: the text extractor reads the right-to-left run
+    # back into the catalog's order (stop last), or keeps the stop as its own piece before.
+    assert drawn[at][1].strip() == arabic or (
+        drawn[at - 1][1].strip() == "." and drawn[at][1].strip() == words
+    )
     assert all(not ("\u0600" <= ch <= "\u06ff") for x, text in drawn[: at - 1] for ch in text)
+
+
+def _drawn(pdf: bytes) -> tuple[object, list[tuple[float, float, str]]]:
+    """The page and its text pieces as drawn: (x, y, text) in points."""
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    drawn: list[tuple[float, float, str]] = []
+    page.extract_text(
+        visitor_text=lambda text, cm, tm, fd, fs: (
+            drawn.append((tm[4], tm[5], text)) if text.strip() else None
+        )
+    )
+    return page, drawn
+
+
+def test_the_card_has_its_title_in_every_language_of_the_card() -> None:
+    """Not only Dutch: each language block starts with "Street news of <street>" in that
+    language (Arabic right-aligned, with the street name inside), under the street's name."""
+    link = "https://t.me/buurt_test_bot?start=n-ABCD2345"
+    pdf = invite_card.card_pdf(link=link, street="Zaagmolenstraat")
+    page, drawn = _drawn(pdf)
+    text = page.extract_text()
+    assert drawn[0][2].strip() == "Zaagmolenstraat"  # the heading: the name, no language
+    expected = {
+        "nl": "Straatnieuws van Zaagmolenstraat",
+        "en": "Street news of Zaagmolenstraat",
+        "tr": "Zaagmolenstraat sokak haberleri",
+        "pl": "Wiadomości z ulicy Zaagmolenstraat",
+        "uk": "Новини вулиці Zaagmolenstraat",
+    }
+    assert set(expected) | {"ar"} == set(invite_card.CARD_LANGUAGES)
+    for language, title in expected.items():
+        assert title in text.splitlines(), (language, text)
+    # Each title comes before its language's lines, in the order of the card.
+    order = [text.index(expected[code]) for code in ("nl", "en", "tr", "pl", "uk")]
+    assert order == sorted(order)
+    assert text.index(expected["tr"]) < text.index("Kodu telefonunun kamerasıyla tara.")
+    # Arabic: the words of the title, shaped text that extracts back to the catalog's words,
+    # on one line with the (Latin) street name, drawn right-aligned; no direction marks left.
+    arabic_words = translator("ar")._("Street news of {street}", street="@").split("@")
+    arabic_words = [w.strip(" \u2066\u2067\u2068\u2069") for w in arabic_words if w.strip()]
+    [line] = [r for r in text.splitlines() if arabic_words[0] in r and "Zaagmolenstraat" in r]
+    assert "Zaagmolenstraat" in line
+    assert not any(ch in line for ch in "\u2066\u2067\u2068\u2069")
+    title_y = next(y for _, y, t in drawn if t.strip() == arabic_words[0])
+    arabic_x = min(x for x, y, _ in drawn if y == title_y)  # where the line starts
+    turkish_x = next(x for x, _, t in drawn if expected["tr"] in t)
+    assert arabic_x > float(page.mediabox.width) / 3 > turkish_x
+
+
+def test_a_long_street_name_still_fits_on_one_a5_card() -> None:
+    link = "https://t.me/buurt_test_bot?start=n-ABCD2345"
+    street = "Burgemeester Baumannlaan 100-250 en Mathenesserdijk oost"
+    page, drawn = _drawn(invite_card.card_pdf(link=link, street=street))
+    text = page.extract_text()
+    assert "Scan the code with the camera of your phone." in text
+    assert "Zeskanuj kod aparatem w telefonie." in text  # the last block is there
+    lowest = min(y for _, y, _ in drawn)
+    assert lowest > 12  # points above the bottom edge: nothing runs off the page
 
 
 # --- subscribing and receiving news --------------------------------------------------------
@@ -344,6 +408,33 @@ async def test_at_most_five_tips_a_day(sessions) -> None:
             )
     assert getattr(refused.value, "key", None) == "neighbours.too_many_tips"
     assert await count(sessions, Delivery) == 5
+
+    # The deliveries do not say who sent the tips: "tip:<token>:<gangmaker>".
+    async with sessions() as session:
+        gm = await session.scalar(select(Person).where(Person.first_name == "Fatima"))
+        keys = list(await session.scalars(select(Delivery.key)))
+        counts = list(await session.scalars(select(NeighbourTip.person_id)))
+    assert len({k.split(":")[1] for k in keys}) == 5
+    assert all(re.fullmatch(rf"tip:[0-9a-f]{{12}}:{gm.id}", k) for k in keys), keys
+    assert all(str(person.id) not in k.split(":")[:2] for k in keys)
+    assert counts == [person.id] * 5  # the limit is counted from these rows
+
+    # A day later the limit starts again, and the retention job forgets the old counts.
+    later = NOW + dt.timedelta(hours=25)
+    async with transaction(sessions) as session:
+        assert await retention.run_retention(session, now=later, remove_files=False)
+        person = await session.get(Person, person.id)
+        await neighbours.send_tip(
+            session, person=person, street_id=world.street_id, text="weer een tip", now=later
+        )
+    assert await count(sessions, NeighbourTip) == 1
+
+    # Forgetting the sender leaves no trace of who sent tips; the gangmakers keep the tips.
+    async with transaction(sessions) as session:
+        person = await session.get(Person, person.id)
+        await privacy.forget_person(session, person, now=later)
+    assert await count(sessions, NeighbourTip) == 0
+    assert await count(sessions, Delivery) == 6
 
 
 # --- bad input ----------------------------------------------------------------------------------

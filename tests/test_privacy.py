@@ -31,8 +31,9 @@ from bot.models import (
     RequestStatus,
     Role,
     Street,
+    StreetSubscription,
 )
-from bot.services import assisted, notify, privacy, signals
+from bot.services import assisted, neighbours, notify, privacy, signals
 from tests import factories as f
 from tests.chat import ChatHarness, make_world
 from tests.factories import NOW
@@ -213,7 +214,16 @@ async def _rich_person(s) -> dict[str, int]:
     )
     helped = await f.street(s, org, area, "Snellemanstraat", gangmakers=(acting.person,))
     assert helped.helped_by_id == me.id  # the before_flush hook
+    # ... and subscribes the neighbour to her street's news, which comes to her chat; she
+    # sent a tip herself (counted for the daily limit).
+    await neighbours.subscribe(s, person=acting.person, street=street, now=NOW)
+    subscription = await s.scalar(
+        select(StreetSubscription).where(StreetSubscription.person_id == acting.person.id)
+    )
+    assert subscription.helped_by_id == me.id
     s.info.pop(assisted.INFO_KEY, None)
+    await neighbours.subscribe(s, person=me, street=street, now=NOW)
+    await neighbours.send_tip(s, person=me, street_id=street.id, text="Een baby op 4", now=NOW)
     return {"me": me.id, "buddy": buddy.id, "request": request.id, "neighbour": acting.person.id}
 
 
@@ -291,6 +301,8 @@ async def test_export_then_deletion_leaves_nothing_of_the_person(sessions) -> No
         # Others are untouched: the buddy, and the neighbour she helped (kept, no helper).
         assert await s.get(Person, ids["buddy"]) is not None
         assert await s.get(Person, ids["neighbour"]) is not None
+        # Her chat carried the neighbour's street news: that subscription went with her.
+        assert list(await s.scalars(select(StreetSubscription))) == []
         assert (
             await s.scalar(select(Street.helped_by_id).where(Street.name == "Snellemanstraat"))
             is None

@@ -26,7 +26,7 @@ from bot.models.messaging import (
     Delivery,
     Reminder,
 )
-from bot.models.neighbours import NeighbourInvite, StreetNews, StreetSubscription
+from bot.models.neighbours import NeighbourInvite, NeighbourTip, StreetNews, StreetSubscription
 from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.privacy import AssistedSession, Signal
@@ -54,6 +54,7 @@ __all__ = [
     "LiefLeedPot",
     "LinkCode",
     "NeighbourInvite",
+    "NeighbourTip",
     "OccasionType",
     "Organisation",
     "PayoutPoint",

@@ -2,6 +2,11 @@
 
 Least data: a subscription links a person (chat address and language, nothing else) to a
 street. No name and no house number are needed to receive the news or to send a tip.
+
+A neighbour without a chat app of their own is subscribed on a helper's phone (assisted mode):
+the person is then the neighbour's initials, house number and language
+(``bot/services/assisted.py``), ``helped_by_id`` is the helper, and the news goes to the
+helper's chat in the neighbour's language.
 """
 
 from __future__ import annotations
@@ -30,6 +35,23 @@ class StreetSubscription(IdMixin, CreatedMixin, Base):
     __table_args__ = (UniqueConstraint("street_id", "person_id"),)
 
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # Assisted mode: the helper whose chat receives this neighbour's news. Without the helper
+    # the news has nowhere to go, so the subscription goes with them.
+    helped_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+
+
+class NeighbourTip(IdMixin, CreatedMixin, Base):
+    """That a neighbour sent a tip, for the daily limit; nothing of the tip itself.
+
+    The tip's deliveries to the gangmakers do not say who sent it; these rows go when the
+    sender is forgotten and are pruned after a day by the retention job.
+    """
+
+    __tablename__ = "neighbour_tip"
+
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
 
 

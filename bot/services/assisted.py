@@ -63,6 +63,8 @@ class Acting:
     language: str
     started_at: dt.datetime
     last_active_at: dt.datetime
+    # The neighbour asked (through the helper) to be forgotten: done when the session ends.
+    forget: bool = False
 
     @property
     def initials(self) -> str:
@@ -219,14 +221,58 @@ async def end_session(
     if isinstance(acting, Acting) and acting.session_id == row.id:
         session.info.pop(INFO_KEY, None)
     await session.flush()
+    await _forget_if_unused(session, person_id=row.person_id, helper_id=row.helper_id, now=now)
     return made
 
 
+# Tables that do not count as "something of the neighbour is still in use".
+_NOT_USE = ("person", "audit_log", "assisted_session", "channel_identity")
+
+
+async def _forget_if_unused(
+    session: AsyncSession, *, person_id: int, helper_id: int, now: dt.datetime
+) -> bool:
+    """A neighbour (no chat of their own) of whom nothing is left in use — e.g. their street
+    news was stopped, or nothing was done — is deleted with the privacy rules: least data."""
+    from bot.services import privacy
+
+    person = await session.get(Person, person_id)
+    if person is None or person.id == helper_id:
+        return False
+    has_identity = await session.scalar(
+        select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id).limit(1)
+    )
+    if has_identity is not None:
+        return False
+    for name, table in privacy.tables().items():
+        rule = privacy.RULES.get(name)
+        if rule is None or name in _NOT_USE:
+            continue
+        for column in (*rule.delete, *rule.nullify):
+            found = await session.scalar(
+                select(table.c[column]).where(table.c[column] == person_id).limit(1)
+            )
+            if found is not None:
+                return False
+    await privacy.forget_person(
+        session, person, actor=await session.get(Person, helper_id), now=now
+    )
+    return True
+
+
 async def end(session: AsyncSession, acting: Acting, *, reason: str, now: dt.datetime) -> None:
+    """End the chat's session; with ``acting.forget`` the neighbour's rows then go by the
+    privacy rules (``person.deleted`` with the helper as actor)."""
+    from bot.services import privacy
+
     row = await session.get(AssistedSession, acting.session_id)
     if row is not None:
-        await end_session(session, row, reason=reason, now=now)
+        await end_session(session, row, reason="forgotten" if acting.forget else reason, now=now)
     session.info.pop(INFO_KEY, None)
+    if acting.forget:
+        person = await session.get(Person, acting.person.id)
+        if person is not None:  # not already gone with the session (nothing else was left)
+            await privacy.forget_person(session, person, actor=acting.helper, now=now)
 
 
 async def resume(

@@ -55,58 +55,66 @@ def qr_png(link: str) -> bytes:
 
 
 def card_pdf(*, link: str, street: str, languages: tuple[str, ...] = CARD_LANGUAGES) -> bytes:
-    """An A5 page: the street's name, the QR code, the link, and two lines per language."""
+    """An A5 page: the street's name, the QR code, the link, and per language a title ("Street
+    news of <street>") and two lines. Right-to-left languages are right-aligned and shaped.
+    A long street name makes the text smaller until the card fits on the page."""
+    for scale in (1.0, 0.92, 0.85, 0.78, 0.72, 0.66):
+        pdf = _card(link=link, street=street, languages=languages, scale=scale)
+        if pdf.get_y() <= pdf.h - BOTTOM_MARGIN:
+            break
+    return bytes(pdf.output())
+
+
+BOTTOM_MARGIN = 6  # mm
+
+
+def _card(*, link: str, street: str, languages: tuple[str, ...], scale: float) -> FPDF:
     pdf = FPDF(orientation="portrait", unit="mm", format=(148, 210))  # A5
     pdf.set_title(f"Street news {street}")
     pdf.set_creator("gangmaker-bot")
     pdf.set_auto_page_break(auto=False)
-    pdf.set_margins(12, 10, 12)
+    pdf.set_margins(12, 9, 12)
     pdf.add_font("card", "", str(font_path()))
     pdf.set_text_shaping(True)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
-    dutch = translator("nl")
-    pdf.set_font("card", size=17)
-    pdf.multi_cell(
-        width,
-        8,
-        dutch._("Street news of {street}", street=street),
-        align="C",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
-    pdf.ln(2)
-    size = 58
+    def lines(text: str, size: float, height: float, align: str) -> None:
+        pdf.set_font("card", size=size * scale)
+        pdf.multi_cell(
+            width, height * scale, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+
+    # The street's own name (no language) as the heading; the titles follow per language.
+    lines(street, 18, 8, "C")
+    pdf.ln(1)
+    size = 52 * min(1.0, scale + 0.1)
     pdf.image(io.BytesIO(qr_png(link)), x=(pdf.w - size) / 2, y=pdf.get_y(), w=size, h=size)
     pdf.set_y(pdf.get_y() + size + 1)
-    pdf.set_font("card", size=8)
-    pdf.multi_cell(width, 4, link, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
+    lines(link, 8, 4, "C")
+    pdf.ln(1.5)
 
     for code in languages:
         t = translator(code)
-        right = t.rtl
-        pdf.set_font("card", size=9.5)
-        pdf.multi_cell(
-            width,
-            4.6,
-            t._("Scan the code with the camera of your phone."),
-            align="R" if right else "L",
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
+        align = "R" if t.rtl else "L"
+        # Direction marks around the street name are for chat apps; the PDF's own bidi
+        # algorithm places a Latin name inside an Arabic line.
+        title = "".join(
+            ch for ch in t._("Street news of {street}", street=street) if ch not in ISOLATES
         )
-        pdf.set_font("card", size=8.5)
-        pdf.multi_cell(
-            width,
-            4.2,
+        lines(title, 10.5, 5, align)
+        lines(t._("Scan the code with the camera of your phone."), 8.5, 3.9, align)
+        lines(
             t._(
                 "You get the news of your street in your own language, and you can send your"
                 " gangmakers a tip. No name needed. Stop at any time."
             ),
-            align="R" if right else "L",
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
+            7.5,
+            3.5,
+            align,
         )
-        pdf.ln(1.6)
-    return bytes(pdf.output())
+        pdf.ln(1.4 * scale)
+    return pdf
+
+
+ISOLATES = frozenset("\u2066\u2067\u2068\u2069\u200e\u200f")

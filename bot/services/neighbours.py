@@ -10,11 +10,19 @@ A subscription stores the person and the street, nothing else: the language is t
 no name and no house number are asked. STOP (``announcements_opt_out``) stops street news too;
 leaving one street's news deletes the subscription.
 
+A neighbour without a chat app of their own is subscribed on a helper's phone (assisted
+mode: the person is initials, a house number and a language; the subscription's
+``helped_by_id`` is the helper, set by the assisted hook). Their news goes to the helper's chat
+(``bot/services/street_news.py``). :func:`unsubscribe` of such a subscription also deletes the
+news rows written for the neighbour on the helper's chat; the neighbour's person row goes when
+the assisted session ends and nothing else of them is left (``bot/services/assisted.py``).
+
 A subscribed neighbour can send the street's gangmakers a Lief & Leed tip ("a baby at number
 12"): free text of :data:`TIP_MIN`..:data:`TIP_MAX` characters, delivered to each gangmaker
 through the outbox (``notify``), at most :data:`TIPS_PER_DAY` a day. The tip is not stored
-anywhere else and does not say who sent it (only the rows' keys hold the sender's id, for the
-daily limit).
+anywhere else and does not say who sent it: its delivery keys are ``tip:<token>:<gangmaker>``;
+the daily limit is counted from :class:`NeighbourTip` rows (the sender and a time, nothing
+else), which go when the sender is forgotten and are pruned after a day.
 
 Error keys (``bot.errors`` type, key, parameters):
 
@@ -36,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +54,7 @@ from bot.i18n import Translator
 from bot.models import (
     Delivery,
     NeighbourInvite,
+    NeighbourTip,
     Person,
     Street,
     StreetMembership,
@@ -216,9 +225,45 @@ async def unsubscribe(session: AsyncSession, *, person: Person, street_id: int) 
     )
     if row is None:
         return False
+    if row.helped_by_id is not None:
+        # The news written for this neighbour on the helper's chat: not sent any more, and
+        # the copies (with the neighbour's initials and house number) go.
+        from bot.services.street_news import helped_delivery_keys
+
+        await session.execute(
+            delete(Delivery)
+            .where(
+                Delivery.person_id == row.helped_by_id,
+                Delivery.key.like(helped_delivery_keys(person.id)),
+            )
+            .execution_options(synchronize_session=False)
+        )
     await session.delete(row)
     await session.flush()
     return True
+
+
+async def streets_to_offer(
+    session: AsyncSession, *, helper: Person, person: Person
+) -> list[Street]:
+    """Streets a helper can subscribe a neighbour to without a code: the helper's own (as
+    gangmaker or subscriber), open, that the neighbour does not get yet."""
+    own = select(StreetSubscription.street_id).where(StreetSubscription.person_id == helper.id)
+    member = select(StreetMembership.street_id).where(StreetMembership.person_id == helper.id)
+    already = select(StreetSubscription.street_id).where(StreetSubscription.person_id == person.id)
+    return list(
+        await session.scalars(
+            select(Street)
+            .where(
+                Street.organisation_id == helper.organisation_id,
+                Street.status.not_in(CLOSED),
+                or_(Street.id.in_(own), Street.id.in_(member)),
+                Street.id.not_in(already),
+            )
+            .order_by(Street.name, Street.id)
+            .limit(9)
+        )
+    )
 
 
 async def my_subscriptions(session: AsyncSession, person: Person) -> list[Street]:
@@ -244,8 +289,26 @@ def clean_tip(text: str) -> str:
     return tip
 
 
-def _tip_key_prefix(person: Person) -> str:
-    return f"tip:{person.id}:"
+async def tips_today(session: AsyncSession, person: Person, *, now: dt.datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count(NeighbourTip.id)).where(
+                NeighbourTip.person_id == person.id,
+                NeighbourTip.created_at >= now - dt.timedelta(days=1),
+            )
+        )
+        or 0
+    )
+
+
+async def prune_tip_counts(session: AsyncSession, *, now: dt.datetime | None = None) -> int:
+    """Forget tip counts older than a day (the retention job); returns how many."""
+    result = await session.execute(
+        delete(NeighbourTip)
+        .where(NeighbourTip.created_at < _now(now) - dt.timedelta(days=1))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def send_tip(
@@ -259,18 +322,12 @@ async def send_tip(
     """Deliver a neighbour's tip to each gangmaker of the street; returns how many."""
     now = _now(now)
     tip = clean_tip(text)
-    prefix = _tip_key_prefix(person)
     street = await session.get(Street, street_id)
     if street is None or not await is_subscribed(session, person, street_id):
         raise NotAllowed("neighbours.not_subscribed")
-    sent_today = await session.scalar(
-        select(func.count(func.distinct(func.substr(Delivery.key, 1, len(prefix) + 12)))).where(
-            Delivery.key.like(prefix + "%"),
-            Delivery.created_at >= now - dt.timedelta(days=1),
-        )
-    )
-    if (sent_today or 0) >= TIPS_PER_DAY:
+    if await tips_today(session, person, now=now) >= TIPS_PER_DAY:
         raise Conflict("neighbours.too_many_tips", max=TIPS_PER_DAY)
+    session.add(NeighbourTip(person_id=person.id, created_at=now))
     gangmakers = list(
         await session.scalars(
             select(Person)
@@ -284,7 +341,7 @@ async def send_tip(
         )
     )
     label = street_label(street)
-    # One token per tip: the tip's rows share "tip:<sender>:<token>:" (counted per day above).
+    # One token per tip; the keys do not say who sent it.
     token = secrets.token_hex(6)  # 12 characters
 
     def write(t: Translator) -> str:
@@ -297,6 +354,6 @@ async def send_tip(
         )
 
     for gangmaker in gangmakers:
-        key = f"{prefix}{token}:{gangmaker.id}"
+        key = f"tip:{token}:{gangmaker.id}"
         await notify.notify(session, person=gangmaker, key=key, text=write, now=now)
     return len(gangmakers)

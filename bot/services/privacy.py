@@ -39,7 +39,16 @@ from typing import Any
 from sqlalchemy import String, Table, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import AuditEntry, Base, ChannelIdentity, Delivery, Person, Signal, utcnow
+from bot.models import (
+    AuditEntry,
+    Base,
+    ChannelIdentity,
+    Delivery,
+    Person,
+    Signal,
+    StreetSubscription,
+    utcnow,
+)
 from bot.services import audit
 
 Custom = Callable[[AsyncSession, int, list[int]], Awaitable[None]]
@@ -94,6 +103,27 @@ async def _forget_signals(session: AsyncSession, person_id: int, identity_ids: l
             update(Delivery)
             .where(Delivery.key.in_([signal_delivery_key(i) for i in ids]))
             .values(body=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _forget_helped_news(
+    session: AsyncSession, person_id: int, identity_ids: list[int]
+) -> None:
+    """A neighbour subscribed on a helper's phone: the news rows written for them on the
+    helper's chat (headed with their initials and house number) go."""
+    helpers = list(
+        await session.scalars(
+            select(StreetSubscription.helped_by_id).where(
+                StreetSubscription.person_id == person_id,
+                StreetSubscription.helped_by_id.is_not(None),
+            )
+        )
+    )
+    if helpers:
+        await session.execute(
+            delete(Delivery)
+            .where(Delivery.person_id.in_(helpers), Delivery.key.like(f"news:%:{person_id}"))
             .execution_options(synchronize_session=False)
         )
 
@@ -190,7 +220,19 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule("alembic_version", note="the schema version"),
     TableRule("link_code", delete=("person_id",), note="a code to link a second app: 15 minutes"),
     TableRule("whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"),
-    TableRule("street_subscription", delete=("person_id",), note="a neighbour's street news"),
+    TableRule(
+        "street_subscription",
+        delete=("person_id", "helped_by_id"),
+        note="a neighbour's street news; as helper the person's chat no longer carries the "
+        "news of the neighbours they helped (those subscriptions go, and for a helped "
+        "neighbour the news rows on the helper's chat go too)",
+        custom=_forget_helped_news,
+    ),
+    TableRule(
+        "neighbour_tip",
+        delete=("person_id",),
+        note="that the person sent a tip (for the daily limit): pruned after a day",
+    ),
     TableRule("neighbour_invite", note="a street's invite code for neighbours: no person"),
     TableRule(
         "street_news",

@@ -8,6 +8,7 @@
   what someone typed).
 - Assisted sessions idle for longer than 15 minutes (``bot/services/assisted.py``).
 - Export files ("my data") older than a day.
+- Tip counts (who sent a neighbour tip, for the daily limit) older than a day.
 
 Every run is one audit entry with the counts. No error keys.
 """
@@ -21,7 +22,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Attention, ConversationState, Delivery, Signal, utcnow
-from bot.services import assisted, audit, privacy
+from bot.services import assisted, audit, neighbours, privacy
 
 LIEFLEED_YEARS = 2
 SIGNAL_DAYS = 90
@@ -35,6 +36,7 @@ class RetentionResult:
     conversation_states: int = 0
     assisted_sessions: int = 0
     export_files: int = 0
+    tip_counts: int = 0
 
     def describe(self) -> str:
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in asdict(self).items())
@@ -84,12 +86,14 @@ async def run_retention(
     )
     sessions = await assisted.end_idle_sessions(session, now=now)
     files = privacy.remove_old_exports(now=now) if remove_files else 0
+    tips = await neighbours.prune_tip_counts(session, now=now)
     result = RetentionResult(
         liefleed_notes=notes.rowcount or 0,  # type: ignore[attr-defined]
         signals=len(old_signals),
         conversation_states=states.rowcount or 0,  # type: ignore[attr-defined]
         assisted_sessions=sessions,
         export_files=files,
+        tip_counts=tips,
     )
     entry = await audit.record(
         session,

@@ -13,6 +13,12 @@ announcement fan-out does, so a retry adds nothing); the delivery engine sends t
 respected) and the terminal chat shows them at the person's next turn. Recipients: the
 street's subscribers who gave consent and did not send STOP, except the sender.
 
+A neighbour subscribed on a helper's phone (assisted mode, ``StreetSubscription.helped_by_id``)
+gets the news in *their* language on the *helper's* chat: the delivery row is the helper's
+(their address, their quiet hours), keyed ``news:<news>:<neighbour>``, and starts with a line
+in the helper's language saying for whom it is ("For your neighbour A.B., nr 12"). It is held
+back while the neighbour or the helper sent STOP.
+
 Error keys (``bot.errors`` type, key, parameters):
 
 - ``NotAllowed("perm.not_your_street")``: only the street's gangmakers send its news.
@@ -35,8 +41,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.conversation.sanitize import clean_text
+from bot.conversation.words import Command, command_word
 from bot.errors import Conflict, InvalidInput
 from bot.i18n import Translator, lazy, translator
 from bot.i18n.lazy import LazyText
@@ -223,6 +231,7 @@ def _recipients_query(street_id: int, exclude: int | None) -> Any:
         .join(StreetSubscription, StreetSubscription.person_id == Person.id)
         .where(
             StreetSubscription.street_id == street_id,
+            StreetSubscription.helped_by_id.is_(None),
             Person.consent_at.is_not(None),
             Person.announcements_opt_out.is_(False),
         )
@@ -233,18 +242,70 @@ def _recipients_query(street_id: int, exclude: int | None) -> Any:
     return query
 
 
+_Helper = aliased(Person)
+
+
+def _helped_query(street_id: int) -> Any:
+    """(neighbour, helper) of the street's assisted subscriptions that may get news."""
+    return (
+        select(Person, _Helper)
+        .join(StreetSubscription, StreetSubscription.person_id == Person.id)
+        .join(_Helper, _Helper.id == StreetSubscription.helped_by_id)
+        .where(
+            StreetSubscription.street_id == street_id,
+            Person.consent_at.is_not(None),
+            Person.announcements_opt_out.is_(False),
+            _Helper.consent_at.is_not(None),
+            _Helper.announcements_opt_out.is_(False),
+        )
+        .order_by(Person.id)
+    )
+
+
 async def recipients(
     session: AsyncSession, street_id: int, *, exclude: int | None = None
 ) -> list[Person]:
-    """Subscribed neighbours who gave consent and did not send STOP."""
+    """Subscribed neighbours with their own chat who gave consent and did not send STOP."""
     return list(await session.scalars(_recipients_query(street_id, exclude)))
+
+
+async def helped_recipients(session: AsyncSession, street_id: int) -> list[tuple[Person, Person]]:
+    """Neighbours subscribed on a helper's phone, with that helper: ``(neighbour, helper)``."""
+    return [(row[0], row[1]) for row in (await session.execute(_helped_query(street_id))).all()]
 
 
 async def count_recipients(
     session: AsyncSession, street_id: int, *, exclude: int | None = None
 ) -> int:
-    sub = _recipients_query(street_id, exclude).with_only_columns(Person.id).order_by(None)
-    return int(await session.scalar(select(func.count()).select_from(sub.subquery())) or 0)
+    """Everybody who would get the news: own chats and neighbours on a helper's phone."""
+    total = 0
+    for query in (_recipients_query(street_id, exclude), _helped_query(street_id)):
+        sub = query.with_only_columns(Person.id).order_by(None)
+        total += int(await session.scalar(select(func.count()).select_from(sub.subquery())) or 0)
+    return total
+
+
+def neighbour_label(person: Person) -> str:
+    """ "A.B." for the initials "AB": how the helper recognises the neighbour."""
+    letters = list(person.first_name or "?")
+    return ".".join(letters) + "."
+
+
+def helped_header(t: Translator, neighbour: Person) -> str:
+    """The first lines of a neighbour's news on the helper's chat, in the helper's language."""
+    return "\n".join(
+        [
+            t._(
+                "For your neighbour {neighbour}, nr {house}:",
+                neighbour=neighbour_label(neighbour),
+                house=neighbour.house_number or "?",
+            ),
+            t._(
+                "To stop this for them, type {assist}.",
+                assist=command_word(Command.ASSIST, t.language),
+            ),
+        ]
+    )
 
 
 async def send_news(
@@ -273,7 +334,8 @@ async def send_news(
     if (today_count or 0) >= NEWS_PER_DAY:
         raise Conflict("street_news.too_many", max=NEWS_PER_DAY)
     people = await recipients(session, street.id, exclude=actor.id)
-    if not people:
+    helped = await helped_recipients(session, street.id)
+    if not people and not helped:
         raise Conflict("street_news.no_subscribers")
     news = StreetNews(
         street_id=street.id,
@@ -281,7 +343,7 @@ async def send_news(
         template=template,
         slots=clean_slots,
         free_text=text,
-        recipients=len(people),
+        recipients=len(people) + len(helped),
         sent_at=now,
         created_at=now,
     )
@@ -291,6 +353,18 @@ async def send_news(
     org = await session.get(Organisation, street.organisation_id)
     zone = org.timezone if org is not None else "Europe/Amsterdam"
     texts: dict[str, str] = {}  # rendered once per language
+
+    def text_in(language: str) -> str:
+        if language not in texts:
+            texts[language] = render(
+                translator(language, zone),
+                street=label,
+                template=template,
+                slots=clean_slots,
+                free_text=text,
+            )
+        return texts[language]
+
     identities = best_identities(
         (
             await session.execute(
@@ -300,31 +374,30 @@ async def send_news(
                     ChannelIdentity.preferred,
                     ChannelIdentity.last_inbound_at,
                 ).where(
-                    ChannelIdentity.person_id.in_([p.id for p in people]),
+                    ChannelIdentity.person_id.in_(
+                        [p.id for p in people] + [h.id for _, h in helped]
+                    ),
                     ChannelIdentity.reachable.is_(True),
                 )
             )
         ).all()
     )
     rows = []
-    for person in people:
-        if person.language not in texts:
-            texts[person.language] = render(
-                translator(person.language, zone),
-                street=label,
-                template=template,
-                slots=clean_slots,
-                free_text=text,
-            )
-        identity = identities.get(person.id)
+    # (whose news, whose chat, the text): own chats, then neighbours on a helper's phone.
+    targets = [(person, person, text_in(person.language)) for person in people]
+    for neighbour, helper in helped:
+        header = helped_header(translator(helper.language, zone), neighbour)
+        targets.append((neighbour, helper, f"{header}\n\n{text_in(neighbour.language)}"))
+    for person, chat, body in targets:
+        identity = identities.get(chat.id)
         rows.append(
             {
                 "key": delivery_key(news.id, person.id),
-                "person_id": person.id,
+                "person_id": chat.id,
                 "announcement_id": None,
                 "reminder_id": None,
                 "identity_id": identity.id if identity is not None else None,
-                "body": texts[person.language],
+                "body": body,
                 "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -341,4 +414,11 @@ async def send_news(
 
 
 def delivery_key(news_id: int, person_id: int) -> str:
+    """One row per news and reader (for a helped neighbour: the neighbour, on the helper's
+    chat)."""
     return f"news:{news_id}:{person_id}"
+
+
+def helped_delivery_keys(person_id: int) -> str:
+    """A LIKE pattern for every news row of this (helped) neighbour."""
+    return f"news:%:{person_id}"

@@ -299,12 +299,33 @@ async def _chosen(ctx: Context) -> None:
     ctx.finish(menu=False)
 
 
+# The pictures the "wa_photo" dialog shows, by option value (a test fills it).
+PICTURES: dict[str, str] = {}
+photos = Dialog("wa_photo")
+
+
+@photos.prompt("pick")
+async def _pick_picture(ctx: Context) -> None:
+    ctx.ask("Which picture?", [Option(name, name) for name in ("card", "mine", "big", "link")])
+
+
+@photos.step("pick", accepts=("photo",))
+async def _show_picture(ctx: Context) -> None:
+    if ctx.photo is not None:
+        PICTURES["mine"] = ctx.photo.ref
+        ctx.say("kept")
+    else:
+        ctx.say(f"picture {ctx.value}", media=Media("photo", PICTURES[str(ctx.value)]))
+
+
 def echo_registry() -> Any:
     registry = load_registry().copy()
     registry.add(echo)
     registry.add(many)
+    registry.add(photos)
     registry.add_menu_entry(MenuEntry("wa_echo", LazyText("Echo")))
     registry.add_menu_entry(MenuEntry("wa_many", LazyText("Many")))
+    registry.add_menu_entry(MenuEntry("wa_photo", LazyText("Photo")))
     return registry
 
 
@@ -329,6 +350,76 @@ async def test_photos_are_downloaded_through_the_graph_api_and_locations_come_in
         sent = await bench.turn(g.sticker_message(USER))
         assert sent and (await state(sessions)) == ("wa_echo", "show")
     assert graph.violations == []
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-from-the-street" * 10
+
+
+async def test_photos_go_out_uploaded_through_the_graph_api_and_by_media_id(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    card, big = tmp_path / "card.png", tmp_path / "big.jpg"
+    card.write_bytes(PNG)
+    big.write_bytes(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024))  # over Meta's 5 MB for images
+    PICTURES.clear()
+    PICTURES.update(card=str(card), big=str(big), link="https://example.org/street.jpg")
+    graph.add_media("778899", JPEG)
+    runtime = Runtime(sessions, "rotterdam", registry=echo_registry())
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        await bench.press("wa_photo")
+        # A picture a dialog made (a local file): uploaded, then sent by its media id.
+        [photo] = await bench.press("card")
+        [upload] = graph.uploads
+        assert (upload.mime_type, upload.data, upload.filename) == ("image/png", PNG, "card.png")
+        assert photo.kind == "image" and photo.payload["image"] == {
+            "id": upload.id,
+            "caption": "picture card",
+        }
+        # The same picture again: the upload is reused.
+        [again] = await bench.press("card")
+        assert again.payload["image"]["id"] == upload.id and len(graph.uploads) == 1
+        # A photo someone sent us, shown again: its bytes go up as a JPEG.
+        assert [s.text for s in await bench.turn(g.image_message(USER, "778899"))] == ["kept"]
+        assert PICTURES["mine"].startswith("whatsapp:")
+        [mine] = await bench.press("mine")
+        second = graph.uploads[1]
+        assert (second.mime_type, second.data) == ("image/jpeg", JPEG)
+        assert mine.payload["image"]["id"] == second.id
+        # Over 5 MB: not uploaded (Meta would refuse it), the words still go.
+        [words] = await bench.press("big")
+        assert (words.kind, words.text) == ("text", "picture big") and len(graph.uploads) == 2
+        # A public URL goes as a link, as before.
+        [linked] = await bench.press("link")
+        assert linked.payload["image"]["link"] == "https://example.org/street.jpg"
+    assert graph.violations == []
+
+
+async def test_the_fake_graph_api_refuses_uploads_meta_would_refuse(graph: FakeGraph) -> None:
+    url = f"{graph.base}/v23.0/{g.PHONE_NUMBER_ID}/media"
+    auth = {"Authorization": f"Bearer {g.ACCESS_TOKEN}"}
+
+    async def upload(data: bytes, declared: str, part_type: str | None = None) -> dict:
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", declared)
+        form.add_field("file", data, filename="f", content_type=part_type or declared)
+        async with aiohttp.ClientSession() as http, http.post(url, data=form, headers=auth) as r:
+            return {"status": r.status, **(await r.json())}
+
+    assert (await upload(PNG, "image/png"))["status"] == 200
+    for data, declared, part in (
+        (PNG, "image/gif", None),  # no supported type
+        (JPEG, "image/png", None),  # the bytes are no PNG
+        (PNG, "image/png", "image/jpeg"),  # the part says otherwise
+        (b"\xff\xd8\xff" + bytes(5 * 1024 * 1024), "image/jpeg", None),  # over 5 MB
+    ):
+        answer = await upload(data, declared, part)
+        assert answer["status"] == 400 and answer["error"]["code"] == g.MEDIA_UPLOAD
+    assert len(graph.uploads) == 1 and len(graph.violations) == 4
 
 
 async def test_long_bodies_are_split_and_long_labels_go_in_a_list(

@@ -19,7 +19,11 @@ What each update does:
 - a status (sent, delivered, read, failed): its delivery row is updated.
 
 Sending: 130429 (throughput) and 131056 (pair rate limit) wait and try again with back-off, a
-bounded number of times; other errors are logged and the turn's other messages still go.
+bounded number of times; other errors are logged and the turn's other messages still go. A photo
+that is a file here (a picture a dialog made, or one someone sent us) is uploaded through the
+Graph API (``POST /{phone-number-id}/media``, multipart) and sent by its media id; the same bytes
+reuse the id for a day. A file Meta would refuse (not JPEG or PNG, over 5 MB) is not uploaded:
+the reply's words go as text.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import contextlib
 import hashlib
 import logging
 import mimetypes
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +57,10 @@ PAIR_RATE = 131056
 RATE_CODES = frozenset({THROUGHPUT, PAIR_RATE, 4, 80007})
 UNREADABLE = frozenset({"sticker", "audio", "voice", "video", "document", "unsupported"})
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MAX_BYTES = 5 * 1024 * 1024  # Meta's limit for an image (JPEG or PNG) we send
+# An uploaded file's media id is reused for the same bytes (Meta keeps uploads 30 days).
+UPLOAD_REUSE_SECONDS = 24 * 3600.0
+UPLOADS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,8 @@ class WhatsAppChannel:
         )
         self.retry = retry or RetryPolicy()
         self.locks = ChatLocks()
+        # Uploaded photos: sha256 of the bytes -> (media id, when), oldest first.
+        self._uploaded: dict[str, tuple[str, float]] = {}
         wa.add_handlers(
             handlers.MessageHandler(self.on_message),
             handlers.CallbackButtonHandler(self.on_choice),
@@ -236,12 +247,49 @@ class WhatsAppChannel:
         else:
             buttons = None
         if out.kind == "image":
-            assert out.image_link is not None
-            await self._call(
-                self.wa.send_image, to=to, image=out.image_link, caption=out.body or None
-            )
+            assert out.image is not None
+            image = await self._image(out.image)
+            if image is not None:
+                await self._call(self.wa.send_image, to=to, image=image, caption=out.body or None)
+            elif out.body:  # the picture cannot go: its words still do
+                await self._call(self.wa.send_message, to=to, text=out.body)
         else:
             await self._call(self.wa.send_message, to=to, text=out.body, buttons=buttons)
+
+    async def _image(self, ref: str) -> str | None:
+        """What ``send_image`` gets for a photo ref: a URL as it is, a file uploaded through the
+        Graph API (``POST /{phone-number-id}/media``) as its media id; None when the file is
+        missing, not a JPEG or PNG, or over Meta's 5 MB for images."""
+        if render.is_link(ref):
+            return ref
+        if ref.startswith(render.MEDIA_PREFIX):
+            path = self.media_dir / Path(ref.removeprefix(render.MEDIA_PREFIX)).name
+        else:
+            path = Path(ref)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as error:
+            log.warning("whatsapp photo %s not sent: %s", ref, error)
+            return None
+        mime = image_type(data)
+        if mime is None or len(data) > IMAGE_MAX_BYTES:
+            log.warning("whatsapp photo %s not sent: %s, %d bytes", ref, mime, len(data))
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._uploaded.get(digest)
+        if known is not None and time.monotonic() - known[1] < UPLOAD_REUSE_SECONDS:
+            return known[0]
+        try:
+            media = await self._call(
+                self.wa.upload_media, media=data, mime_type=mime, filename=path.name
+            )
+        except WhatsAppError as error:
+            log.warning("whatsapp photo %s not uploaded: %s", ref, error)
+            return None
+        if len(self._uploaded) >= UPLOADS_KEPT:
+            self._uploaded.pop(next(iter(self._uploaded)))
+        self._uploaded[digest] = (str(media.id), time.monotonic())
+        return str(media.id)
 
     async def _call(self, method: Any, **kwargs: Any) -> Any:
         """One API call, tried again (with back-off) on Meta's rate-limit codes."""
@@ -258,6 +306,15 @@ class WhatsAppChannel:
                 )
                 await asyncio.sleep(delay)
         return None  # pragma: no cover - attempts >= 1
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of a JPEG or PNG by its first bytes (what Meta takes as an image)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -8,8 +8,10 @@
 - a body of at most 1024 characters carries the buttons; a longer text goes first as plain
   messages (at most 4096 characters each, cut at line ends or spaces) and the question's last
   part carries the buttons;
-- a photo with a public URL goes as an image (the text as caption when it fits); other media
-  (another channel's file) is left out and its words are sent.
+- a photo goes as an image (the text as caption when it fits): a public URL as a link, our own
+  file (``whatsapp:<name>``, a photo someone sent us) or a local path (a picture a dialog made)
+  is uploaded by the adapter through the Graph API and sent by its media id; another channel's
+  file (``telegram:<file id>``) and other media are left out and their words are sent.
 
 Button and row ids are ``v1|<state token>|<value>`` (:mod:`buttons`, the Telegram channel's scheme),
 so a press of an old message is refused the same way. Typing the option's number still works:
@@ -64,7 +66,8 @@ class Outgoing:
     kind: str
     body: str
     rows: tuple[Row, ...] = field(default=())
-    image_link: str | None = None
+    # An image's ref: a URL, ``whatsapp:<name>`` or a local path (see :func:`image_ref`).
+    image: str | None = None
 
 
 def use_buttons(options: tuple[Option, ...]) -> bool:
@@ -82,23 +85,36 @@ def rows(options: tuple[Option, ...], token: str) -> tuple[Row, ...]:
     return tuple(out)
 
 
-def image_link(reply: Reply) -> str | None:
+def is_link(ref: str) -> bool:
+    return ref.startswith(("https://", "http://"))
+
+
+def image_ref(reply: Reply) -> str | None:
+    """The photo this channel can send: a URL, our own ``whatsapp:<name>`` or a local path;
+    None for no photo or another channel's file (``telegram:<file id>``)."""
     if reply.media is None or reply.media.kind != "photo":
         return None
     ref = reply.media.ref.strip()
-    return ref if ref.startswith(("https://", "http://")) else None
+    if not ref:
+        return None
+    if is_link(ref) or ref.startswith(MEDIA_PREFIX):
+        return ref
+    scheme, colon, _ = ref.partition(":")
+    if colon and scheme.isalpha() and len(scheme) > 1:
+        return None  # another channel's file id (one letter before ":" is a Windows drive)
+    return ref
 
 
 def plan(reply: Reply, token: str | None) -> list[Outgoing]:
     """The messages for one reply, in order; the options go with the last one."""
     out: list[Outgoing] = []
     text = reply.text.strip()
-    link = image_link(reply)
-    if link is not None:
+    image = image_ref(reply)
+    if image is not None:
         caption = (reply.media.caption if reply.media else None) or ""
         if text and len(text) <= BODY_MAX and not reply.options and caption in ("", text):
             caption, text = text, ""
-        out.append(Outgoing("image", caption[:BODY_MAX], image_link=link))
+        out.append(Outgoing("image", caption[:BODY_MAX], image=image))
     elif reply.media is not None and reply.media.caption and not text:
         text = reply.media.caption
     if not (reply.options and token):

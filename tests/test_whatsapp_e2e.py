@@ -442,6 +442,71 @@ async def test_long_bodies_are_split_and_long_labels_go_in_a_list(
     assert graph.violations == []
 
 
+fourteen = Dialog("wa_fourteen")
+
+
+@fourteen.prompt("ask")
+async def _ask_fourteen(ctx: Context) -> None:
+    ctx.ask("Welke straat?", [Option(f"Straat {i}", str(i)) for i in range(1, 15)])
+
+
+@fourteen.step("ask", accepts=())
+async def _fourteen_chosen(ctx: Context) -> None:
+    ctx.say(f"chosen {ctx.value}")
+    ctx.goto("ask")
+
+
+async def test_more_than_ten_options_go_in_pages_of_lists(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    registry = load_registry().copy()
+    registry.add(fourteen)
+    registry.add_menu_entry(MenuEntry("wa_fourteen", LazyText("Fourteen")))
+    runtime = Runtime(sessions, "rotterdam", registry=registry)
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        first, second = await bench.press("wa_fourteen")
+        # Two lists of seven rows: the question with 1-7, then "More choices (8-14)".
+        assert (first.kind, second.kind) == ("list", "list")
+        assert first.text == "Welke straat?" and second.text == "Meer keuzes (8–14)"
+        assert values(first) == [str(i) for i in range(1, 8)]
+        assert values(second) == [str(i) for i in range(8, 15)]
+        # A row of the second page answers the question; then one of the first page.
+        sent = await bench.press("12")
+        assert sent[0].text == "chosen 12"
+        page_one = sent[1]
+        [row] = [(bid, t) for bid, t in page_one.buttons if callbacks.decode(bid).value == "3"]
+        sent = await bench.turn(g.list_reply(USER, *row))
+        assert sent[0].text == "chosen 3"
+        # Typing a number of the second page works as well.
+        sent = await bench.send("13")
+        assert sent[0].text == "chosen 13"
+        # Back at the menu, a row of the question's second page is stale: nothing happens.
+        await bench.send("menu")
+        before = await state(sessions)
+        [stale] = await bench.turn(g.list_reply(USER, *second.buttons[0]))
+        assert "niet meer" in stale.text and await state(sessions) == before
+    assert graph.violations == []
+    lists = [s for s in graph.sent if s.kind == "list"]
+    assert all(len(s.buttons) <= 10 for s in lists)
+
+
+def test_pages_of_options_are_even_and_at_most_ten() -> None:
+    assert wa_render.pages(10) == [(0, 10)]
+    assert wa_render.pages(11) == [(0, 6), (6, 11)]
+    assert wa_render.pages(14) == [(0, 7), (7, 14)]
+    assert wa_render.pages(21) == [(0, 7), (7, 14), (14, 21)]
+    assert wa_render.pages(30) == [(0, 10), (10, 20), (20, 30)]
+    options = tuple(Option(f"Een wat langere keuze {i}", str(i)) for i in range(30))
+    out = wa_render.plan(Reply("Kies", options), "abcdefgh")
+    assert [o.kind for o in out] == ["list"] * 3
+    assert [len(o.rows) for o in out] == [10, 10, 10]
+    assert [o.body for o in out] == ["Kies", "11–20", "21–30"]
+    assert all(len(r.title) <= 24 for o in out for r in o.rows)
+
+
 async def test_rate_limit_errors_are_tried_again(
     graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
 ) -> None:

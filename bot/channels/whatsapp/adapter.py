@@ -223,10 +223,15 @@ class WhatsAppChannel:
 
     async def _send(self, address: str, replies: list[Reply], *, view: ChatView | None) -> None:
         language = view.language if view is not None else self.default_language
-        list_button = translator(language).tr(texts.LIST_BUTTON)
+        words = translator(language)
+        list_button = words.tr(texts.LIST_BUTTON)
+
+        def more(first: int, last: int) -> str:
+            return words.tr(texts.MORE_CHOICES, first=first, last=last)
+
         for reply in replies:
             token = view.token(reply.options) if view is not None and reply.options else None
-            for out in render.plan(reply, token):
+            for out in render.plan(reply, token, more):
                 try:
                     await self._send_one(address, out, list_button)
                 except WhatsAppError as error:

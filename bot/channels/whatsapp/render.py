@@ -5,6 +5,9 @@
 - up to 3 options whose labels fit 20 characters: reply buttons;
 - otherwise (4-10 options, or a longer label): a list, rows of at most 24 characters (a longer
   label is cut and given whole in the row's description, at most 72 characters);
+- more than 10 options: pages, one list message each (at most 10 rows, the pages as even as
+  can be); the question carries the first, the next ones say which numbers they hold
+  ("More choices (8-14)"). Every row has the same token: any page's row answers the question;
 - a body of at most 1024 characters carries the buttons; a longer text goes first as plain
   messages (at most 4096 characters each, cut at line ends or spaces) and the question's last
   part carries the buttons;
@@ -20,6 +23,7 @@ that is the runtime's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.whatsapp import buttons
@@ -74,9 +78,9 @@ def use_buttons(options: tuple[Option, ...]) -> bool:
     return len(options) <= BUTTONS_MAX and all(len(o.label) <= BUTTON_MAX_CHARS for o in options)
 
 
-def rows(options: tuple[Option, ...], token: str) -> tuple[Row, ...]:
+def rows(options: tuple[Option, ...], token: str, *, as_list: bool = False) -> tuple[Row, ...]:
     """Buttons or list rows for the options (ids carry the question's token)."""
-    limit = BUTTON_MAX_CHARS if use_buttons(options) else ROW_MAX_CHARS
+    limit = ROW_MAX_CHARS if as_list or not use_buttons(options) else BUTTON_MAX_CHARS
     out = []
     for option in options:
         title = _cut(option.label, limit)
@@ -105,8 +109,23 @@ def image_ref(reply: Reply) -> str | None:
     return ref
 
 
-def plan(reply: Reply, token: str | None) -> list[Outgoing]:
-    """The messages for one reply, in order; the options go with the last one."""
+def pages(count: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of each list page for ``count`` options: at most 10 rows a page,
+    as even as can be (14 options: 7 and 7)."""
+    number = max(1, -(-count // ROWS_MAX))
+    size = -(-count // number)
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def more_choices(first: int, last: int) -> str:
+    return f"{first}–{last}"
+
+
+def plan(
+    reply: Reply, token: str | None, more: Callable[[int, int], str] = more_choices
+) -> list[Outgoing]:
+    """The messages for one reply, in order; the options go with the last one(s). ``more``
+    words the body of a second or later page of options (numbers from 1)."""
     out: list[Outgoing] = []
     text = reply.text.strip()
     image = image_ref(reply)
@@ -125,6 +144,12 @@ def plan(reply: Reply, token: str | None) -> list[Outgoing]:
     pieces = split_text(text, BODY_MAX) or ["…"]
     head = "\n".join(pieces[:-1])
     out.extend(Outgoing("text", piece) for piece in split_text(head, TEXT_MAX))
-    kind = "buttons" if use_buttons(reply.options) else "list"
-    out.append(Outgoing(kind, pieces[-1], rows(reply.options, token)))
+    if len(reply.options) <= ROWS_MAX:
+        kind = "buttons" if use_buttons(reply.options) else "list"
+        out.append(Outgoing(kind, pieces[-1], rows(reply.options, token)))
+        return out
+    for n, (start, end) in enumerate(pages(len(reply.options))):
+        body = pieces[-1] if n == 0 else more(start + 1, end)
+        page = rows(reply.options[start:end], token, as_list=True)
+        out.append(Outgoing("list", body[:BODY_MAX], page))
     return out

@@ -20,8 +20,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import common as callbacks
 from bot.channels.whatsapp import StartupError, WhatsAppChannel, make_client
-from bot.channels.whatsapp import buttons as callbacks
 from bot.channels.whatsapp import render as wa_render
 from bot.config import WHATSAPP_WEBHOOK_PATH
 from bot.conversation import Context, Dialog, Media, MenuEntry, Option, Reply, Runtime
@@ -558,3 +558,18 @@ def test_settings_name_the_missing_whatsapp_variable(monkeypatch: pytest.MonkeyP
     )
     assert complete.whatsapp and complete.whatsapp_api_base == "http://127.0.0.1:9"
     assert not Settings(_env_file=None).whatsapp
+
+
+def test_a_whatsapp_process_never_loads_aiogram() -> None:
+    """The shared channel module (bot/channels/common.py) keeps aiogram out of a WhatsApp-only
+    process (its import costs seconds and about 100 MB)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import bot.channels.common, bot.channels.whatsapp.runner, bot.channels.whatsapp.sender\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram')\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

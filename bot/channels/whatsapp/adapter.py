@@ -29,13 +29,10 @@ the reply's words go as text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import mimetypes
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +40,10 @@ from pywa_async import WhatsApp, handlers, types
 from pywa_async.errors import WhatsAppError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.whatsapp import buttons, render, texts
-from bot.channels.whatsapp.store import ChatView, chat_view, first_time, record_status
+from bot.channels import common
+from bot.channels.common import ChatLocks, ChatView, RetryPolicy, chat_view
+from bot.channels.whatsapp import render, texts
+from bot.channels.whatsapp.store import first_time, record_status
 from bot.conversation import Chosen, Contact, Incoming, Location, Photo, Reply, Runtime, Text
 from bot.i18n import translator
 from bot.models import Channel
@@ -61,38 +60,6 @@ IMAGE_MAX_BYTES = 5 * 1024 * 1024  # Meta's limit for an image (JPEG or PNG) we 
 # An uploaded file's media id is reused for the same bytes (Meta keeps uploads 30 days).
 UPLOAD_REUSE_SECONDS = 24 * 3600.0
 UPLOADS_KEPT = 256
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard one API call is tried on Meta's rate-limit codes: ``attempts`` in all, waiting
-    ``base_delay * 2**n`` seconds (at most ``max_delay``) in between."""
-
-    attempts: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 16.0
-
-
-class ChatLocks:
-    """One lock per chat: a chat's updates one after the other, other chats go on."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        lock = lock or asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 def address_of(user: Any) -> str | None:
@@ -173,7 +140,7 @@ class WhatsAppChannel:
             return
         async with self.locks.hold(address):
             view = await self._view(address)
-            option = view.option(buttons.decode(str(pressed.data))) if view else None
+            option = view.option(common.decode(str(pressed.data))) if view else None
             if option is None:
                 language = view.language if view is not None else self.default_language
                 stale = translator(language).tr(texts.STALE_BUTTON)
@@ -200,7 +167,7 @@ class WhatsAppChannel:
 
     async def _view(self, address: str) -> ChatView | None:
         async with self.sessions() as session:
-            return await chat_view(session, address)
+            return await chat_view(session, Channel.WHATSAPP, address)
 
     async def _download(self, media_id: str) -> str | None:
         """Fetch a photo through the Graph API (its URL, then the bytes) into the media folder;

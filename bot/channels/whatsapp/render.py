@@ -16,7 +16,7 @@
   is uploaded by the adapter through the Graph API and sent by its media id; another channel's
   file (``telegram:<file id>``) and other media are left out and their words are sent.
 
-Button and row ids are ``v1|<state token>|<value>`` (:mod:`buttons`, the Telegram channel's scheme),
+Button and row ids are ``v1|<state token>|<value>`` (:mod:`bot.channels.common`, as Telegram's),
 so a press of an old message is refused the same way. Typing the option's number still works:
 that is the runtime's.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.channels.whatsapp import buttons
+from bot.channels import common
 from bot.conversation.events import BUTTON_MAX_CHARS, ROW_MAX_CHARS, Option, Reply
 
 BODY_MAX = 1024  # interactive body and captions
@@ -85,7 +85,7 @@ def rows(options: tuple[Option, ...], token: str, *, as_list: bool = False) -> t
     for option in options:
         title = _cut(option.label, limit)
         description = None if title == option.label else _cut(option.label, DESCRIPTION_MAX)
-        out.append(Row(buttons.encode(token, option.value), title, description))
+        out.append(Row(common.encode(token, option.value), title, description))
     return tuple(out)
 
 

@@ -9,6 +9,7 @@ test ends with the fake's contract check: ``graph.violations == []``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -62,7 +63,10 @@ class Bench:
         if signed:
             headers["X-Hub-Signature-256"] = g.signature(body, secret)
         async with self.http.post(self.url, data=body, headers=headers) as response:
-            return response.status
+            status = response.status
+        # The answer comes first, the handling right after: wait for it.
+        assert await self.channel.drain(30)
+        return status
 
     async def turn(self, payload: dict[str, Any]) -> list[Sent]:
         """Post one signed update; the messages the bot sent in answer."""
@@ -505,6 +509,73 @@ def test_pages_of_options_are_even_and_at_most_ten() -> None:
     assert [len(o.rows) for o in out] == [10, 10, 10]
     assert [o.body for o in out] == ["Kies", "11–20", "21–30"]
     assert all(len(r.title) <= 24 for o in out for r in o.rows)
+
+
+# The "wa_slow" dialog's step waits for this gate (a test opens it): a dialog that takes long.
+GATE: dict[str, asyncio.Event] = {}
+slow = Dialog("wa_slow")
+
+
+@slow.prompt("wait")
+async def _ask_slow(ctx: Context) -> None:
+    ctx.ask("Ready?", [Option("Go", "go")])
+
+
+@slow.step("wait", accepts=())
+async def _slow_step(ctx: Context) -> None:
+    await GATE["open"].wait()
+    ctx.say("done waiting")
+    ctx.finish(menu=False)
+
+
+async def test_the_200_goes_back_before_a_slow_dialog_is_done(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    GATE["open"] = asyncio.Event()
+    registry = load_registry().copy()
+    registry.add(slow)
+    registry.add_menu_entry(MenuEntry("wa_slow", LazyText("Slow")))
+    runtime = Runtime(sessions, "rotterdam", registry=registry)
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        [question] = await bench.press("wa_slow")
+
+        async def post(payload: dict[str, Any]) -> int:
+            body = g.dumps(payload)
+            headers = {"X-Hub-Signature-256": g.signature(body, SECRET)}
+            # Handled before the answer, this would wait for ever: the gate opens below.
+            limit = aiohttp.ClientTimeout(total=60)
+            async with bench.http.post(
+                bench.url, data=body, headers=headers, timeout=limit
+            ) as response:
+                return response.status
+
+        before = len(graph.sent)
+        # The press is answered 200 while its dialog still waits.
+        assert await post(g.button_reply(USER, question.buttons[0][0], "Go")) == 200
+        # The same chat's next message is answered too, and waits its turn.
+        assert await post(g.text_message(USER, "menu")) == 200
+        assert graph.sent[before:] == []
+        GATE["open"].set()
+        assert await bench.channel.drain(30)
+        mine = [s for s in graph.sent[before:] if s.to == USER]
+        # In the order they came: the slow answer first, then the menu.
+        assert mine[0].text == "done waiting" and len(mine) >= 2
+        assert (await state(sessions)) == ("menu", "choose")
+    assert graph.violations == []
+
+
+async def test_a_body_that_is_no_json_gets_400(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        body = b"{not json"
+        headers = {"X-Hub-Signature-256": g.signature(body, SECRET)}
+        async with bench.http.post(bench.url, data=body, headers=headers) as response:
+            assert response.status == 400
+    assert graph.sent == []
 
 
 async def test_rate_limit_errors_are_tried_again(

@@ -29,6 +29,7 @@ the reply's words go as text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import mimetypes
@@ -91,6 +92,9 @@ class WhatsAppChannel:
         )
         self.retry = retry or RetryPolicy()
         self.locks = ChatLocks()
+        # Webhook bodies taken in and handled after the answer (:meth:`take`), in order per chat.
+        self._arrivals = ChatLocks()
+        self._pending: set[asyncio.Task[None]] = set()
         # Uploaded photos: sha256 of the bytes -> (media id, when), oldest first.
         self._uploaded: dict[str, tuple[str, float]] = {}
         wa.add_handlers(
@@ -99,6 +103,34 @@ class WhatsAppChannel:
             handlers.CallbackSelectionHandler(self.on_choice),
             handlers.MessageStatusHandler(self.on_status),
         )
+
+    # --- webhook bodies --------------------------------------------------------------------
+
+    def take(self, body: bytes, chat: str | None) -> None:
+        """Handle a checked webhook body after the answer went back (Meta wants its 200 fast
+        and repeats slow ones). Bodies of one chat are handled in the order they came; a repeat
+        is still dropped by message id in the database."""
+        task = asyncio.create_task(self._handle_body(body, chat))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _handle_body(self, body: bytes, chat: str | None) -> None:
+        # The first thing the task does: wait its turn (asyncio's locks are first come, first
+        # served, and tasks start in the order they were made).
+        try:
+            async with self._arrivals.hold(chat) if chat else contextlib.nullcontext():
+                await self.wa.webhook_update_handler(body)
+        except Exception:  # pragma: no cover - pywa catches the handlers' own errors
+            log.exception("whatsapp webhook body not handled")
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every body taken in is handled (a graceful stop; tests). False when
+        ``timeout`` seconds passed first."""
+        while self._pending:
+            done, _ = await asyncio.wait(set(self._pending), timeout=timeout)
+            if not done:
+                return False
+        return True
 
     # --- updates ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, IdMixin, UTCDateTime, utcnow
@@ -47,8 +47,10 @@ class WhatsAppConversation(Base):
     """
 
     __tablename__ = "whatsapp_conversation"
+    # The count of a number's open conversations reads this index alone.
+    __table_args__ = (Index("ix_whatsapp_conversation_open", "phone_number_id", "opened_at"),)
 
     phone_number_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # sha256 of the recipient's number, hex: enough to count, no number kept.
     recipient_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

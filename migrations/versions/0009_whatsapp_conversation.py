@@ -27,13 +27,13 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        op.f("ix_whatsapp_conversation_opened_at"),
+        "ix_whatsapp_conversation_open",
         "whatsapp_conversation",
-        ["opened_at"],
+        ["phone_number_id", "opened_at"],
         unique=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_whatsapp_conversation_opened_at"), table_name="whatsapp_conversation")
+    op.drop_index("ix_whatsapp_conversation_open", table_name="whatsapp_conversation")
     op.drop_table("whatsapp_conversation")

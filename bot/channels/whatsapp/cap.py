@@ -21,6 +21,7 @@ Recipients are stored as a hash of their number.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -74,13 +75,18 @@ class ConversationCap:
         self.phone_number_id = phone_number_id[:32]
         self.limit = limit
         self._pruned: dt.datetime | None = None
+        self._turn = asyncio.Lock()
 
     async def reserve(self, address: str, now: dt.datetime) -> Place:
-        try:
-            async with self.sessions() as session, session.begin():
-                return await self._reserve(session, recipient_hash(address), now)
-        except _Full as full:  # rolled back: no place taken
-            return Place(wait=full.wait)
+        # This process's sends queue here, not each for the database's lock (on SQLite a
+        # writer waiting for the lock polls with sleeps; on PostgreSQL each waiter would hold a
+        # pooled connection). Other processes still take turns through the database.
+        async with self._turn:
+            try:
+                async with self.sessions() as session, session.begin():
+                    return await self._reserve(session, recipient_hash(address), now)
+            except _Full as full:  # rolled back: no place taken
+                return Place(wait=full.wait)
 
     async def _reserve(self, session: AsyncSession, recipient: str, now: dt.datetime) -> Place:
         since = now - DAY
@@ -101,16 +107,16 @@ class ConversationCap:
         ).returning(Conv.recipient_hash)
         if (await session.execute(statement)).first() is None:
             return Place()  # a conversation with them is open: no new one
+        # Ours included (just written, at ``now``): the others are older, so the oldest is
+        # theirs when there are too many.
         count, oldest = (
             await session.execute(
                 select(func.count(), func.min(Conv.opened_at)).where(
-                    Conv.phone_number_id == self.phone_number_id,
-                    Conv.opened_at > since,
-                    Conv.recipient_hash != recipient,
+                    Conv.phone_number_id == self.phone_number_id, Conv.opened_at > since
                 )
             )
         ).one()
-        if count >= self.limit:
+        if count > self.limit:
             wait = (oldest + DAY - now).total_seconds() if oldest is not None else 60.0
             raise _Full(max(wait, 1.0))
         if self._pruned is None or now - self._pruned > PRUNE_EVERY:

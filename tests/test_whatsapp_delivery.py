@@ -350,6 +350,24 @@ async def test_a_template_that_did_not_go_gives_its_place_back(sessions, graph) 
     assert await sender.cap.open_count(DAY) == 1
 
 
+async def test_reservations_sent_together_keep_the_cap_exactly(sessions) -> None:
+    from bot.channels.whatsapp.cap import ConversationCap
+
+    cap = ConversationCap(sessions, g.PHONE_NUMBER_ID, limit=4)
+    # Twelve sends at once (two of them to the same number): one batch, four new places.
+    addresses = [number(n) for n in range(10)] + [number(0), number(1)]
+    places = await asyncio.gather(*(cap.reserve(a, DAY) for a in addresses))
+    assert [p.new for p in places[:4]] == [True] * 4
+    assert all(p.full and p.wait == 24 * 3600 for p in places[4:10])
+    assert [(p.new, p.full) for p in places[10:]] == [(False, False)] * 2  # open already
+    assert await cap.open_count(DAY) == 4
+    # A day later the four are closed; the next four get places.
+    later = DAY + dt.timedelta(hours=24, seconds=1)
+    again = await asyncio.gather(*(cap.reserve(number(n), later) for n in range(4, 10)))
+    assert [p.new for p in again] == [True] * 4 + [False] * 2
+    assert await cap.open_count(later) == 4
+
+
 def test_form_for_and_template_parameters() -> None:
     now = DAY
     free = form_for(

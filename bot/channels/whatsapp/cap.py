@@ -4,16 +4,15 @@ A template to someone outside their 24-hour window opens a conversation; the num
 tier allows ``limit`` of them (distinct recipients) in any 24 hours. The count lives in the
 database, so it survives a restart and every worker process shares it.
 
-:meth:`ConversationCap.reserve` runs before a template goes, in one short transaction:
+:meth:`ConversationCap.reserve` runs before a template goes. The reservations of one process
+queue in memory and go to the database together, in one short transaction:
 
-1. (PostgreSQL) ``pg_advisory_xact_lock``: reservations for one number take turns, so two
-   workers cannot both take the last place (on SQLite the first statement's write lock does the
-   same: writers take turns);
-2. ``INSERT ... ON CONFLICT DO UPDATE ... WHERE opened_at <= now - 24h RETURNING``: a row comes
-   back when this is a *new* conversation (no row yet, or the last one is over a day old);
-   none when a conversation with the recipient is still open (it costs nothing more);
-3. for a new one, the count of open conversations: over ``limit``, the transaction is rolled
-   back and the answer is "wait until the oldest open one is a day old".
+1. (PostgreSQL) ``pg_advisory_xact_lock``: the processes take turns per number, so two workers
+   cannot both take the last place (on SQLite the first statement's write lock does the same);
+2. rows over a day old are deleted (on SQLite this write takes the lock before any read);
+3. the open conversations are counted and the batch's recipients looked up: one with an open
+   conversation costs nothing more; a new one takes a free place (a row at ``now``) while there
+   is one, else it waits until the oldest open conversation is a day old.
 
 :meth:`ConversationCap.release` gives a place back when the template was not sent after all.
 Recipients are stored as a hash of their number.
@@ -32,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.models import WhatsAppConversation as Conv
 
 DAY = dt.timedelta(hours=24)
-PRUNE_EVERY = dt.timedelta(hours=1)
 
 
 def recipient_hash(address: str) -> str:
@@ -59,9 +57,7 @@ class Place:
         return self.wait is not None
 
 
-class _Full(Exception):
-    def __init__(self, wait: float) -> None:
-        self.wait = wait
+Request = tuple[str, dt.datetime, "asyncio.Future[Place]"]
 
 
 class ConversationCap:
@@ -74,22 +70,48 @@ class ConversationCap:
         self.sessions = sessions
         self.phone_number_id = phone_number_id[:32]
         self.limit = limit
-        self._pruned: dt.datetime | None = None
         self._turn = asyncio.Lock()
+        self._queue: list[Request] = []
 
     async def reserve(self, address: str, now: dt.datetime) -> Place:
-        # This process's sends queue here, not each for the database's lock (on SQLite a
-        # writer waiting for the lock polls with sleeps; on PostgreSQL each waiter would hold a
-        # pooled connection). Other processes still take turns through the database.
-        async with self._turn:
-            try:
-                async with self.sessions() as session, session.begin():
-                    return await self._reserve(session, recipient_hash(address), now)
-            except _Full as full:  # rolled back: no place taken
-                return Place(wait=full.wait)
+        """A place for a new conversation with ``address`` (or the news that one is open, or
+        how long to wait). This process's sends queue here and go to the database together,
+        one transaction for all that waited (sends run side by side, 100 at a time); other
+        processes take turns with it through the database's lock."""
+        answer: asyncio.Future[Place] = asyncio.get_running_loop().create_future()
+        request = (recipient_hash(address), now, answer)
+        self._queue.append(request)
+        try:
+            async with self._turn:
+                if not answer.done():
+                    await self._run(request)
+        except asyncio.CancelledError:
+            if request in self._queue:  # never reached the database: nothing to undo
+                self._queue.remove(request)
+            raise
+        return answer.result()
 
-    async def _reserve(self, session: AsyncSession, recipient: str, now: dt.datetime) -> Place:
-        since = now - DAY
+    async def _run(self, own: Request) -> None:
+        """One transaction for every request waiting (``own`` among them)."""
+        batch, self._queue = self._queue, []
+        try:
+            async with self.sessions() as session, session.begin():
+                places = await self._reserve(session, batch)
+        except asyncio.CancelledError:
+            # Our caller gave up (a send timeout): the others wait for the next turn.
+            self._queue[:0] = [r for r in batch if r is not own]
+            raise
+        except Exception as error:  # every caller raises it (the engine tries the row again)
+            for _, _, future in batch:
+                future.set_exception(error)
+            return
+        for (_, _, future), place in zip(batch, places, strict=True):
+            future.set_result(place)
+
+    async def _reserve(self, session: AsyncSession, batch: list[Request]) -> list[Place]:
+        latest = max(now for _, now, _ in batch)
+        since = latest - DAY
+        mine = Conv.phone_number_id == self.phone_number_id
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
 
@@ -97,36 +119,47 @@ class ConversationCap:
             await session.execute(select(lock))
         else:
             from sqlalchemy.dialects.sqlite import insert
-        statement = insert(Conv).values(
-            phone_number_id=self.phone_number_id, recipient_hash=recipient, opened_at=now
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["phone_number_id", "recipient_hash"],
-            set_={"opened_at": statement.excluded.opened_at},
-            where=Conv.opened_at <= since,
-        ).returning(Conv.recipient_hash)
-        if (await session.execute(statement)).first() is None:
-            return Place()  # a conversation with them is open: no new one
-        # Ours included (just written, at ``now``): the others are older, so the oldest is
-        # theirs when there are too many.
+        # First a write (on SQLite it takes the write lock before anything is read): the
+        # conversations over a day old are no longer counted.
+        await session.execute(delete(Conv).where(mine, Conv.opened_at <= since))
         count, oldest = (
-            await session.execute(
-                select(func.count(), func.min(Conv.opened_at)).where(
-                    Conv.phone_number_id == self.phone_number_id, Conv.opened_at > since
-                )
-            )
+            await session.execute(select(func.count(), func.min(Conv.opened_at)).where(mine))
         ).one()
-        if count > self.limit:
-            wait = (oldest + DAY - now).total_seconds() if oldest is not None else 60.0
-            raise _Full(max(wait, 1.0))
-        if self._pruned is None or now - self._pruned > PRUNE_EVERY:
-            self._pruned = now
+        hashes = list(dict.fromkeys(h for h, _, _ in batch))
+        is_open = set(
+            await session.scalars(
+                select(Conv.recipient_hash).where(mine, Conv.recipient_hash.in_(hashes))
+            )
+        )
+        free = self.limit - count
+        places: list[Place] = []
+        rows: list[dict[str, object]] = []
+        for recipient, now, _ in batch:
+            if recipient in is_open:
+                places.append(Place())  # a conversation with them is open: no new one
+            elif free > 0:
+                free -= 1
+                is_open.add(recipient)
+                rows.append(
+                    {
+                        "phone_number_id": self.phone_number_id,
+                        "recipient_hash": recipient,
+                        "opened_at": now,
+                    }
+                )
+                places.append(Place(new=True, at=now))
+            else:
+                first = min(oldest or now, now)
+                places.append(Place(wait=max((first + DAY - now).total_seconds(), 1.0)))
+        if rows:
+            statement = insert(Conv).values(rows)
             await session.execute(
-                delete(Conv).where(
-                    Conv.phone_number_id == self.phone_number_id, Conv.opened_at <= since
+                statement.on_conflict_do_update(
+                    index_elements=["phone_number_id", "recipient_hash"],
+                    set_={"opened_at": statement.excluded.opened_at},
                 )
             )
-        return Place(new=True, at=now)
+        return places
 
     async def release(self, address: str, place: Place) -> None:
         """The template did not go: give the place back (unless another send took it since)."""

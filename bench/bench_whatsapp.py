@@ -16,7 +16,9 @@ Graph API request per message; the 24-hour window decides between text and templ
 (d) peak memory (max RSS) of this process.
 
 ``--in-window`` of the recipients wrote within the last 24 hours (free-form text); the rest get
-the approved template (every language approved, Dutch as fallback). The fake runs in a child
+the approved template (every language approved, Dutch as fallback). As in the worker, the daily
+cap of new conversations is counted in the database (one reservation per template; the cap is
+set too high to be reached, so its cost is measured, not its waiting). The fake runs in a child
 process. PostgreSQL uses ``--postgres-url`` (default ``TEST_POSTGRES_URL``) and DROPS AND
 RECREATES ITS PUBLIC SCHEMA. Prints figures; asserts nothing.
 """
@@ -170,6 +172,7 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
             rate=0,
             chat_interval=0,
             daily_new_conversations=10**9,
+            sessions=sessions,
             timeout=30,
         )
         delivery = DeliveryEngine(sessions, [sender], batch_size=args.batch)
@@ -196,6 +199,7 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
             burst=args.burst,
             chat_interval=6.0,
             daily_new_conversations=10**9,
+            sessions=sessions,
         )
         delivery = DeliveryEngine(sessions, [sender], batch_size=args.batch)
         before = await sent_rows(sessions)

@@ -19,6 +19,7 @@ from bot.conversation import (
     Runtime,
     Text,
 )
+from bot.conversation.events import MAX_REPLY_OPTIONS
 from bot.conversation.runtime import match_option
 from bot.conversation.sanitize import clean_text
 from bot.conversation.words import Command, command_of, number_of, yes_no_of
@@ -110,7 +111,7 @@ def test_clean_text_removes_invisible_characters() -> None:
 
 def test_reply_limits() -> None:
     with pytest.raises(ValueError):
-        Reply("x", tuple(Option(str(i), str(i)) for i in range(11)))
+        Reply("x", tuple(Option(str(i), str(i)) for i in range(MAX_REPLY_OPTIONS + 1)))
     with pytest.raises(ValueError):
         Option("label", "v" * 49)
     with pytest.raises(ValueError):

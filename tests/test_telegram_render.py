@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.channels.common import ChatView
 from bot.channels.telegram import callbacks, render
 from bot.channels.telegram.adapter import PendingCodes, start_payload, strip_bot_name
-from bot.channels.telegram.store import ChatView
 from bot.config import Settings
 from bot.conversation import Media, Option, Reply
 from bot.conversation.events import MAX_VALUE_BYTES

@@ -8,7 +8,9 @@ update the rows.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.channels.whatsapp.window import Templates, form_for, template_parameter
-from bot.db import transaction
+from bot.db import make_engine, make_sessionmaker, transaction
 from bot.delivery.engine import DeliveryEngine
 from bot.models import Channel, ChannelIdentity, Delivery, DeliveryStatus, Organisation, Person
 from bot.services import announcements as ann
@@ -106,6 +108,10 @@ def sender_for(graph: FakeGraph, clock: Clock, **kw) -> WhatsAppSender:
     return WhatsAppSender(
         g.PHONE_NUMBER_ID, g.ACCESS_TOKEN, graph.base, templates=TEMPLATES, now=clock, **kw
     )
+
+
+def statuses(by_number: dict[str, Delivery]) -> Counter[str]:
+    return Counter(r.status.value for r in by_number.values())
 
 
 HOUR = dt.timedelta(hours=1)
@@ -231,7 +237,7 @@ async def test_the_daily_cap_of_new_conversations_continues_the_next_day(session
     org_id, _ = await people(sessions, [("nl", None)] * 4 + [("nl", HOUR)])
     await announce_now(sessions, org_id)
     clock = Clock(DAY)
-    sender = sender_for(graph, clock, daily_new_conversations=2)
+    sender = sender_for(graph, clock, daily_new_conversations=2, sessions=sessions)
     engine = DeliveryEngine(sessions, [sender], now=clock)
     try:
         await engine.run_until_idle()
@@ -250,6 +256,116 @@ async def test_the_daily_cap_of_new_conversations_continues_the_next_day(session
         await engine.close()
     assert {r.status for r in (await rows(sessions)).values()} == {DeliveryStatus.SENT}
     assert len(graph.sent) == 5
+
+
+async def test_a_restart_does_not_reset_the_daily_cap(sessions, graph, db_url) -> None:
+    org_id, _ = await people(sessions, [("nl", None)] * 4)
+    await announce_now(sessions, org_id)
+    clock = Clock(DAY)
+    first = DeliveryEngine(
+        sessions,
+        [sender_for(graph, clock, daily_new_conversations=2, sessions=sessions)],
+        now=clock,
+    )
+    try:
+        await first.run_until_idle()
+    finally:
+        await first.close()
+    assert len(graph.sent) == 2
+    # A restart: a new process with its own database engine and sender, an hour later.
+    clock.value = DAY + HOUR
+    db = make_engine(db_url)
+    try:
+        again = make_sessionmaker(db)
+        sender = sender_for(graph, clock, daily_new_conversations=2, sessions=again)
+        second = DeliveryEngine(again, [sender], now=clock)
+        try:
+            await second.run_until_idle()
+            assert len(graph.sent) == 2  # nothing more today
+            by_number = await rows(sessions)
+            assert statuses(by_number) == {"sent": 2, "queued": 2}
+            waiting = [r for r in by_number.values() if r.status is DeliveryStatus.QUEUED]
+            # They wait until the first two conversations are a day old.
+            assert all(r.next_attempt_at == DAY + dt.timedelta(hours=24) for r in waiting)
+            assert all(r.last_error.startswith("daily_cap") for r in waiting)
+            clock.value = DAY + dt.timedelta(hours=24, minutes=1)
+            await second.run_until_idle()
+        finally:
+            await second.close()
+    finally:
+        await db.dispose()
+    assert statuses(await rows(sessions)) == {"sent": 4}
+    assert sorted(s.to for s in graph.sent) == [number(n) for n in range(4)]
+    assert {s.kind for s in graph.sent} == {"template"}
+
+
+async def test_two_workers_on_one_database_share_the_daily_cap(sessions, graph, db_url) -> None:
+    org_id, _ = await people(sessions, [("nl", None)] * 8)
+    await announce_now(sessions, org_id)
+    clock = Clock(DAY)
+    dbs = [make_engine(db_url), make_engine(db_url)]
+    workers = []
+    try:
+        for n, db in enumerate(dbs):
+            own = make_sessionmaker(db)
+            sender = sender_for(graph, clock, daily_new_conversations=3, sessions=own)
+            workers.append(
+                DeliveryEngine(own, [sender], now=clock, worker_id=f"w{n}", batch_size=2)
+            )
+        # Both workers send at the same time; together they open 3 conversations, no more.
+        await asyncio.gather(*(w.run_until_idle() for w in workers))
+        assert len(graph.sent) == 3
+        assert statuses(await rows(sessions)) == {"sent": 3, "queued": 5}
+        # The next day, three more (the first three are a day old); the day after, the last two.
+        clock.value = DAY + dt.timedelta(hours=24, minutes=1)
+        await asyncio.gather(*(w.run_until_idle() for w in workers))
+        assert len(graph.sent) == 6
+        clock.value = DAY + dt.timedelta(hours=48, minutes=2)
+        await asyncio.gather(*(w.run_until_idle() for w in workers))
+    finally:
+        for worker in workers:
+            await worker.close()
+        for db in dbs:
+            await db.dispose()
+    assert statuses(await rows(sessions)) == {"sent": 8}
+    assert len({s.to for s in graph.sent}) == 8
+    assert graph.violations == []
+
+
+async def test_a_template_that_did_not_go_gives_its_place_back(sessions, graph) -> None:
+    org_id, _ = await people(sessions, [("nl", None), ("nl", None)])
+    await announce_now(sessions, org_id)
+    clock = Clock(DAY)
+    sender = sender_for(graph, clock, daily_new_conversations=1, sessions=sessions)
+    engine = DeliveryEngine(sessions, [sender], now=clock, concurrency=1)
+    # Meta refuses the first template for good (not approved after all).
+    graph.fail_next(g.TEMPLATE_MISSING)
+    try:
+        await engine.run_until_idle()
+    finally:
+        await engine.close()
+    by_number = await rows(sessions)
+    assert statuses(by_number) == {"skipped": 1, "sent": 1}
+    assert len(graph.sent) == 1
+    assert await sender.cap.open_count(DAY) == 1
+
+
+async def test_reservations_sent_together_keep_the_cap_exactly(sessions) -> None:
+    from bot.channels.whatsapp.cap import ConversationCap
+
+    cap = ConversationCap(sessions, g.PHONE_NUMBER_ID, limit=4)
+    # Twelve sends at once (two of them to the same number): one batch, four new places.
+    addresses = [number(n) for n in range(10)] + [number(0), number(1)]
+    places = await asyncio.gather(*(cap.reserve(a, DAY) for a in addresses))
+    assert [p.new for p in places[:4]] == [True] * 4
+    assert all(p.full and p.wait == 24 * 3600 for p in places[4:10])
+    assert [(p.new, p.full) for p in places[10:]] == [(False, False)] * 2  # open already
+    assert await cap.open_count(DAY) == 4
+    # A day later the four are closed; the next four get places.
+    later = DAY + dt.timedelta(hours=24, seconds=1)
+    again = await asyncio.gather(*(cap.reserve(number(n), later) for n in range(4, 10)))
+    assert [p.new for p in again] == [True] * 4 + [False] * 2
+    assert await cap.open_count(later) == 4
 
 
 def test_form_for_and_template_parameters() -> None:

@@ -9,6 +9,7 @@ test ends with the fake's contract check: ``graph.violations == []``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import common as callbacks
 from bot.channels.whatsapp import StartupError, WhatsAppChannel, make_client
-from bot.channels.whatsapp import buttons as callbacks
 from bot.channels.whatsapp import render as wa_render
 from bot.config import WHATSAPP_WEBHOOK_PATH
 from bot.conversation import Context, Dialog, Media, MenuEntry, Option, Reply, Runtime
@@ -62,7 +63,10 @@ class Bench:
         if signed:
             headers["X-Hub-Signature-256"] = g.signature(body, secret)
         async with self.http.post(self.url, data=body, headers=headers) as response:
-            return response.status
+            status = response.status
+        # The answer comes first, the handling right after: wait for it.
+        assert await self.channel.drain(30)
+        return status
 
     async def turn(self, payload: dict[str, Any]) -> list[Sent]:
         """Post one signed update; the messages the bot sent in answer."""
@@ -299,12 +303,33 @@ async def _chosen(ctx: Context) -> None:
     ctx.finish(menu=False)
 
 
+# The pictures the "wa_photo" dialog shows, by option value (a test fills it).
+PICTURES: dict[str, str] = {}
+photos = Dialog("wa_photo")
+
+
+@photos.prompt("pick")
+async def _pick_picture(ctx: Context) -> None:
+    ctx.ask("Which picture?", [Option(name, name) for name in ("card", "mine", "big", "link")])
+
+
+@photos.step("pick", accepts=("photo",))
+async def _show_picture(ctx: Context) -> None:
+    if ctx.photo is not None:
+        PICTURES["mine"] = ctx.photo.ref
+        ctx.say("kept")
+    else:
+        ctx.say(f"picture {ctx.value}", media=Media("photo", PICTURES[str(ctx.value)]))
+
+
 def echo_registry() -> Any:
     registry = load_registry().copy()
     registry.add(echo)
     registry.add(many)
+    registry.add(photos)
     registry.add_menu_entry(MenuEntry("wa_echo", LazyText("Echo")))
     registry.add_menu_entry(MenuEntry("wa_many", LazyText("Many")))
+    registry.add_menu_entry(MenuEntry("wa_photo", LazyText("Photo")))
     return registry
 
 
@@ -331,6 +356,76 @@ async def test_photos_are_downloaded_through_the_graph_api_and_locations_come_in
     assert graph.violations == []
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-from-the-street" * 10
+
+
+async def test_photos_go_out_uploaded_through_the_graph_api_and_by_media_id(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    card, big = tmp_path / "card.png", tmp_path / "big.jpg"
+    card.write_bytes(PNG)
+    big.write_bytes(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024))  # over Meta's 5 MB for images
+    PICTURES.clear()
+    PICTURES.update(card=str(card), big=str(big), link="https://example.org/street.jpg")
+    graph.add_media("778899", JPEG)
+    runtime = Runtime(sessions, "rotterdam", registry=echo_registry())
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        await bench.press("wa_photo")
+        # A picture a dialog made (a local file): uploaded, then sent by its media id.
+        [photo] = await bench.press("card")
+        [upload] = graph.uploads
+        assert (upload.mime_type, upload.data, upload.filename) == ("image/png", PNG, "card.png")
+        assert photo.kind == "image" and photo.payload["image"] == {
+            "id": upload.id,
+            "caption": "picture card",
+        }
+        # The same picture again: the upload is reused.
+        [again] = await bench.press("card")
+        assert again.payload["image"]["id"] == upload.id and len(graph.uploads) == 1
+        # A photo someone sent us, shown again: its bytes go up as a JPEG.
+        assert [s.text for s in await bench.turn(g.image_message(USER, "778899"))] == ["kept"]
+        assert PICTURES["mine"].startswith("whatsapp:")
+        [mine] = await bench.press("mine")
+        second = graph.uploads[1]
+        assert (second.mime_type, second.data) == ("image/jpeg", JPEG)
+        assert mine.payload["image"]["id"] == second.id
+        # Over 5 MB: not uploaded (Meta would refuse it), the words still go.
+        [words] = await bench.press("big")
+        assert (words.kind, words.text) == ("text", "picture big") and len(graph.uploads) == 2
+        # A public URL goes as a link, as before.
+        [linked] = await bench.press("link")
+        assert linked.payload["image"]["link"] == "https://example.org/street.jpg"
+    assert graph.violations == []
+
+
+async def test_the_fake_graph_api_refuses_uploads_meta_would_refuse(graph: FakeGraph) -> None:
+    url = f"{graph.base}/v23.0/{g.PHONE_NUMBER_ID}/media"
+    auth = {"Authorization": f"Bearer {g.ACCESS_TOKEN}"}
+
+    async def upload(data: bytes, declared: str, part_type: str | None = None) -> dict:
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", declared)
+        form.add_field("file", data, filename="f", content_type=part_type or declared)
+        async with aiohttp.ClientSession() as http, http.post(url, data=form, headers=auth) as r:
+            return {"status": r.status, **(await r.json())}
+
+    assert (await upload(PNG, "image/png"))["status"] == 200
+    for data, declared, part in (
+        (PNG, "image/gif", None),  # no supported type
+        (JPEG, "image/png", None),  # the bytes are no PNG
+        (PNG, "image/png", "image/jpeg"),  # the part says otherwise
+        (b"\xff\xd8\xff" + bytes(5 * 1024 * 1024), "image/jpeg", None),  # over 5 MB
+    ):
+        answer = await upload(data, declared, part)
+        assert answer["status"] == 400 and answer["error"]["code"] == g.MEDIA_UPLOAD
+    assert len(graph.uploads) == 1 and len(graph.violations) == 4
+
+
 async def test_long_bodies_are_split_and_long_labels_go_in_a_list(
     graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
 ) -> None:
@@ -349,6 +444,138 @@ async def test_long_bodies_are_split_and_long_labels_go_in_a_list(
         [answer] = await bench.press("7")
         assert answer.text == "chosen 7"
     assert graph.violations == []
+
+
+fourteen = Dialog("wa_fourteen")
+
+
+@fourteen.prompt("ask")
+async def _ask_fourteen(ctx: Context) -> None:
+    ctx.ask("Welke straat?", [Option(f"Straat {i}", str(i)) for i in range(1, 15)])
+
+
+@fourteen.step("ask", accepts=())
+async def _fourteen_chosen(ctx: Context) -> None:
+    ctx.say(f"chosen {ctx.value}")
+    ctx.goto("ask")
+
+
+async def test_more_than_ten_options_go_in_pages_of_lists(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    registry = load_registry().copy()
+    registry.add(fourteen)
+    registry.add_menu_entry(MenuEntry("wa_fourteen", LazyText("Fourteen")))
+    runtime = Runtime(sessions, "rotterdam", registry=registry)
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        first, second = await bench.press("wa_fourteen")
+        # Two lists of seven rows: the question with 1-7, then "More choices (8-14)".
+        assert (first.kind, second.kind) == ("list", "list")
+        assert first.text == "Welke straat?" and second.text == "Meer keuzes (8–14)"
+        assert values(first) == [str(i) for i in range(1, 8)]
+        assert values(second) == [str(i) for i in range(8, 15)]
+        # A row of the second page answers the question; then one of the first page.
+        sent = await bench.press("12")
+        assert sent[0].text == "chosen 12"
+        page_one = sent[1]
+        [row] = [(bid, t) for bid, t in page_one.buttons if callbacks.decode(bid).value == "3"]
+        sent = await bench.turn(g.list_reply(USER, *row))
+        assert sent[0].text == "chosen 3"
+        # Typing a number of the second page works as well.
+        sent = await bench.send("13")
+        assert sent[0].text == "chosen 13"
+        # Back at the menu, a row of the question's second page is stale: nothing happens.
+        await bench.send("menu")
+        before = await state(sessions)
+        [stale] = await bench.turn(g.list_reply(USER, *second.buttons[0]))
+        assert "niet meer" in stale.text and await state(sessions) == before
+    assert graph.violations == []
+    lists = [s for s in graph.sent if s.kind == "list"]
+    assert all(len(s.buttons) <= 10 for s in lists)
+
+
+def test_pages_of_options_are_even_and_at_most_ten() -> None:
+    assert wa_render.pages(10) == [(0, 10)]
+    assert wa_render.pages(11) == [(0, 6), (6, 11)]
+    assert wa_render.pages(14) == [(0, 7), (7, 14)]
+    assert wa_render.pages(21) == [(0, 7), (7, 14), (14, 21)]
+    assert wa_render.pages(30) == [(0, 10), (10, 20), (20, 30)]
+    options = tuple(Option(f"Een wat langere keuze {i}", str(i)) for i in range(30))
+    out = wa_render.plan(Reply("Kies", options), "abcdefgh")
+    assert [o.kind for o in out] == ["list"] * 3
+    assert [len(o.rows) for o in out] == [10, 10, 10]
+    assert [o.body for o in out] == ["Kies", "11–20", "21–30"]
+    assert all(len(r.title) <= 24 for o in out for r in o.rows)
+
+
+# The "wa_slow" dialog's step waits for this gate (a test opens it): a dialog that takes long.
+GATE: dict[str, asyncio.Event] = {}
+slow = Dialog("wa_slow")
+
+
+@slow.prompt("wait")
+async def _ask_slow(ctx: Context) -> None:
+    ctx.ask("Ready?", [Option("Go", "go")])
+
+
+@slow.step("wait", accepts=())
+async def _slow_step(ctx: Context) -> None:
+    await GATE["open"].wait()
+    ctx.say("done waiting")
+    ctx.finish(menu=False)
+
+
+async def test_the_200_goes_back_before_a_slow_dialog_is_done(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    await make_world(sessions)
+    GATE["open"] = asyncio.Event()
+    registry = load_registry().copy()
+    registry.add(slow)
+    registry.add_menu_entry(MenuEntry("wa_slow", LazyText("Slow")))
+    runtime = Runtime(sessions, "rotterdam", registry=registry)
+    async with running(graph, engine, sessions, tmp_path, runtime=runtime) as bench:
+        await first_contact(bench)
+        await bench.send("menu")
+        [question] = await bench.press("wa_slow")
+
+        async def post(payload: dict[str, Any]) -> int:
+            body = g.dumps(payload)
+            headers = {"X-Hub-Signature-256": g.signature(body, SECRET)}
+            # Handled before the answer, this would wait for ever: the gate opens below.
+            limit = aiohttp.ClientTimeout(total=60)
+            async with bench.http.post(
+                bench.url, data=body, headers=headers, timeout=limit
+            ) as response:
+                return response.status
+
+        before = len(graph.sent)
+        # The press is answered 200 while its dialog still waits.
+        assert await post(g.button_reply(USER, question.buttons[0][0], "Go")) == 200
+        # The same chat's next message is answered too, and waits its turn.
+        assert await post(g.text_message(USER, "menu")) == 200
+        assert graph.sent[before:] == []
+        GATE["open"].set()
+        assert await bench.channel.drain(30)
+        mine = [s for s in graph.sent[before:] if s.to == USER]
+        # In the order they came: the slow answer first, then the menu.
+        assert mine[0].text == "done waiting" and len(mine) >= 2
+        assert (await state(sessions)) == ("menu", "choose")
+    assert graph.violations == []
+
+
+async def test_a_body_that_is_no_json_gets_400(
+    graph: FakeGraph, engine: AsyncEngine, sessions, tmp_path: Path
+) -> None:
+    async with running(graph, engine, sessions, tmp_path) as bench:
+        body = b"{not json"
+        headers = {"X-Hub-Signature-256": g.signature(body, SECRET)}
+        async with bench.http.post(bench.url, data=body, headers=headers) as response:
+            assert response.status == 400
+    assert graph.sent == []
 
 
 async def test_rate_limit_errors_are_tried_again(
@@ -402,3 +629,18 @@ def test_settings_name_the_missing_whatsapp_variable(monkeypatch: pytest.MonkeyP
     )
     assert complete.whatsapp and complete.whatsapp_api_base == "http://127.0.0.1:9"
     assert not Settings(_env_file=None).whatsapp
+
+
+def test_a_whatsapp_process_never_loads_aiogram() -> None:
+    """The shared channel module (bot/channels/common.py) keeps aiogram out of a WhatsApp-only
+    process (its import costs seconds and about 100 MB)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import bot.channels.common, bot.channels.whatsapp.runner, bot.channels.whatsapp.sender\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram')\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

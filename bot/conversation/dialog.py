@@ -351,8 +351,9 @@ class Context:
         free_text: bool = False,
         media: Media | None = None,
     ) -> None:
-        """Ask a question, optionally with up to 10 options. With options, a typed number or
-        label picks one; ``free_text=True`` lets other typed text through to the handler."""
+        """Ask a question, optionally with up to 10 options (channels page up to 30, but keep
+        to 10 and page in the dialog). With options, a typed number or label picks one;
+        ``free_text=True`` lets other typed text through to the handler."""
         reply = Reply(text, tuple(options), media)
         self.replies.append(reply)
         self.asked = Asked(text, reply.options, free_text)

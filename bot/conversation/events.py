@@ -14,6 +14,10 @@ from typing import ClassVar, Literal
 from bot.models import Channel
 
 MAX_OPTIONS = 10
+# What a reply may carry at most. Dialogs keep to MAX_OPTIONS (one WhatsApp list, one screen)
+# and page longer choices themselves; a channel still renders a longer reply (WhatsApp in
+# several lists of at most 10 rows), so nothing breaks when one slips through.
+MAX_REPLY_OPTIONS = 30
 # Telegram's callback_data holds 64 bytes; leave room for a channel's own prefix.
 MAX_VALUE_BYTES = 48
 BUTTON_MAX_CHARS = 20  # WhatsApp reply-button title
@@ -105,7 +109,7 @@ class Reply:
     def __post_init__(self) -> None:
         options = tuple(self.options)
         object.__setattr__(self, "options", options)
-        if len(options) > MAX_OPTIONS:
-            raise ValueError(f"a reply has at most {MAX_OPTIONS} options, got {len(options)}")
+        if len(options) > MAX_REPLY_OPTIONS:
+            raise ValueError(f"a reply has at most {MAX_REPLY_OPTIONS} options, got {len(options)}")
         if len({o.value for o in options}) != len(options):
             raise ValueError("option values must be unique within a reply")

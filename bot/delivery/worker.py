@@ -49,8 +49,13 @@ STOP_TIMEOUT = 30.0
 RETENTION_SECONDS = 24 * 3600.0
 
 
-def build_senders(main: Settings, settings: DeliverySettings) -> list[Sender]:
-    """The console, Telegram when ``TELEGRAM_BOT_TOKEN`` is set, WhatsApp when configured."""
+def build_senders(
+    main: Settings,
+    settings: DeliverySettings,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+) -> list[Sender]:
+    """The console, Telegram when ``TELEGRAM_BOT_TOKEN`` is set, WhatsApp when configured
+    (its daily cap counted in the database of ``sessions``)."""
     senders: list[Sender] = [ConsoleSender()]
     if main.telegram_bot_token:
         kind = TelegramHttpSender if settings.telegram_sender == "http" else TelegramSender
@@ -80,6 +85,7 @@ def build_senders(main: Settings, settings: DeliverySettings) -> list[Sender]:
                 chat_interval=settings.whatsapp_chat_interval,
                 daily_new_conversations=settings.whatsapp_daily_new_conversations,
                 timeout=settings.delivery_send_timeout,
+                sessions=sessions,
             )
         )
     return senders
@@ -90,7 +96,7 @@ def build_engine(
 ) -> DeliveryEngine:
     return DeliveryEngine(
         sessions,
-        build_senders(main, settings),
+        build_senders(main, settings, sessions),
         batch_size=settings.delivery_batch_size,
         concurrency=settings.delivery_concurrency,
         lease_seconds=settings.delivery_lease_seconds,

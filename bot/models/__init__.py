@@ -32,7 +32,7 @@ from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.privacy import AssistedSession, Signal
 from bot.models.street import Street, StreetMembership
 from bot.models.web import WebAccount
-from bot.models.whatsapp import LinkCode, WhatsAppInbound
+from bot.models.whatsapp import LinkCode, WhatsAppConversation, WhatsAppInbound
 
 __all__ = [
     "Announcement",
@@ -75,6 +75,7 @@ __all__ = [
     "StreetSubscription",
     "Theme",
     "WebAccount",
+    "WhatsAppConversation",
     "WhatsAppInbound",
     "utcnow",
 ]

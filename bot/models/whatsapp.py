@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, IdMixin, UTCDateTime, utcnow
@@ -35,3 +35,22 @@ class LinkCode(IdMixin, Base):
     code: Mapped[str] = mapped_column(String(12), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class WhatsAppConversation(Base):
+    """A conversation a template opened with someone outside their 24-hour window, for the
+    number's daily cap (its messaging tier): how many are open in the last 24 hours is counted
+    here, so the cap holds across restarts and over every worker process.
+
+    One row per (sending number, recipient), re-used when the recipient's last one is older than
+    24 hours. The recipient is a hash of the number, not the number; old rows are pruned.
+    """
+
+    __tablename__ = "whatsapp_conversation"
+    # The count of a number's open conversations reads this index alone.
+    __table_args__ = (Index("ix_whatsapp_conversation_open", "phone_number_id", "opened_at"),)
+
+    phone_number_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # sha256 of the recipient's number, hex: enough to count, no number kept.
+    recipient_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

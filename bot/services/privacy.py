@@ -221,6 +221,10 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule("link_code", delete=("person_id",), note="a code to link a second app: 15 minutes"),
     TableRule("whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"),
     TableRule(
+        "whatsapp_conversation",
+        note="a hash of a number a template wrote to, for the daily cap; pruned after a day",
+    ),
+    TableRule(
         "street_subscription",
         delete=("person_id", "helped_by_id"),
         note="a neighbour's street news; as helper the person's chat no longer carries the "

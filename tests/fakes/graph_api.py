@@ -11,6 +11,10 @@
   (HTTP 400 with ``{"error": {"code": 131009, ...}}``). Every message is recorded in
   :attr:`sent`; every refusal in :attr:`violations` (a contract break by our code) or
   :attr:`refused` (an error a test asked for).
+- ``POST /v{version}/{phone_number_id}/media``: an upload (multipart: ``file``, ``type``,
+  ``messaging_product``), checked against Meta's supported types and sizes (images: JPEG or
+  PNG, at most 5 MB, and the bytes must be what ``type`` says); answers ``{"id": ...}`` and
+  records it in :attr:`uploads`. A message may then carry ``image.id`` of an upload only.
 - ``GET /v{version}/{media_id}``: the media's URL on this server; ``GET /media/{id}``: its bytes.
 - Errors on demand: :meth:`fail_next` (e.g. 130429 throughput, 131056 pair rate limit).
 
@@ -49,8 +53,37 @@ ROW_DESCRIPTION_MAX = 72
 LIST_BUTTON_MAX = 20
 ID_MAX = 256
 
+MB = 1024 * 1024
+# Meta's supported media types for uploads and their size limits (Cloud API, media reference).
+MEDIA_LIMITS = {
+    "image/jpeg": 5 * MB,
+    "image/png": 5 * MB,
+    "image/webp": 500 * 1024,  # stickers
+    "audio/aac": 16 * MB,
+    "audio/amr": 16 * MB,
+    "audio/mpeg": 16 * MB,
+    "audio/mp4": 16 * MB,
+    "audio/ogg": 16 * MB,
+    "video/mp4": 16 * MB,
+    "video/3gpp": 16 * MB,
+    "text/plain": 100 * MB,
+    "application/pdf": 100 * MB,
+    "application/vnd.ms-excel": 100 * MB,
+    "application/msword": 100 * MB,
+    "application/vnd.ms-powerpoint": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * MB,
+}
+MAGIC = {
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "application/pdf": b"%PDF",
+}
+
 # Meta's error codes the tests use.
 INVALID_PARAMETER = 131009
+MEDIA_UPLOAD = 131053  # "Media upload error"
 THROUGHPUT = 130429  # "Rate limit hit": the number's messages per second
 PAIR_RATE = 131056  # "(Business Account, Consumer Account) pair rate limit hit"
 RE_ENGAGEMENT = 131047  # more than 24 hours since the person last wrote
@@ -64,6 +97,7 @@ TITLES = {
     RE_ENGAGEMENT: "Re-engagement message",
     TEMPLATE_MISSING: "Template name does not exist in the translation",
     AUTH: "Invalid OAuth access token",
+    MEDIA_UPLOAD: "Media upload error",
 }
 
 
@@ -139,6 +173,16 @@ class Sent:
         return self.type
 
 
+@dataclass
+class Upload:
+    """One file Meta took through ``POST /{phone-number-id}/media``."""
+
+    id: str
+    mime_type: str
+    filename: str
+    data: bytes
+
+
 class FakeGraph:
     def __init__(
         self,
@@ -156,6 +200,7 @@ class FakeGraph:
         self.refused: list[tuple[str, int]] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.media_fetches: list[str] = []
+        self.uploads: list[Upload] = []
         # Recipients whose 24-hour window is closed (free-form messages get 131047).
         self.closed_windows: set[str] = set()
         self._failures: list[tuple[int, str | None]] = []
@@ -174,8 +219,10 @@ class FakeGraph:
         await self.close()
 
     async def start(self) -> None:
-        app = web.Application()
+        # Room for uploads over Meta's limits: the contract check refuses them, not aiohttp.
+        app = web.Application(client_max_size=120 * MB)
         app.router.add_post("/{version}/{phone}/messages", self._messages)
+        app.router.add_post("/{version}/{phone}/media", self._upload)
         app.router.add_get("/media/{media_id}", self._media_bytes)
         app.router.add_get("/{version}/{media_id}", self._media_url)
         self._runner = web.AppRunner(app, access_log=None)
@@ -282,6 +329,10 @@ class FakeGraph:
             image = payload.get("image") or {}
             if not (image.get("link") or image.get("id")):
                 problems.append("image needs a link or an id")
+            elif image.get("id") and str(image["id"]) not in self.media:
+                problems.append(f"image id {image['id']} was never uploaded")
+            elif image.get("id") and not self.media[str(image["id"])][1].startswith("image/"):
+                problems.append(f"image id {image['id']} is no image")
             if len(image.get("caption") or "") > BODY_MAX:
                 problems.append("image caption over 1024 characters")
         else:
@@ -328,6 +379,46 @@ class FakeGraph:
         if len(set(ids)) != len(ids):
             problems.append("ids must be unique")
         return problems
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return meta_error(AUTH, "Error validating access token", status=401)
+        if request.match_info["phone"] != self.phone_number_id:
+            return meta_error(100, "Unknown phone number id")
+        if not request.content_type.startswith("multipart/form-data"):
+            return self._upload_refused(100, "the upload must be multipart/form-data")
+        form = await request.post()
+        problems: list[str] = []
+        if form.get("messaging_product") != "whatsapp":
+            problems.append("messaging_product must be whatsapp")
+        part = form.get("file")
+        declared = str(form.get("type") or "")
+        if not isinstance(part, web.FileField):
+            problems.append("file is required (a file part)")
+            return self._upload_refused(100, "; ".join(problems))
+        data = part.file.read()
+        if not declared:
+            problems.append("type is required")
+        elif part.content_type != declared:
+            problems.append(f"type {declared} but the file part says {part.content_type}")
+        limit = MEDIA_LIMITS.get(declared)
+        if declared and limit is None:
+            problems.append(f"{declared} is not a supported media type")
+        elif limit is not None and not 0 < len(data) <= limit:
+            problems.append(f"{declared} of {len(data)} bytes, at most {limit}")
+        magic = MAGIC.get(declared)
+        if magic is not None and not data.startswith(magic):
+            problems.append(f"the bytes are no {declared}")
+        if problems:
+            return self._upload_refused(MEDIA_UPLOAD, "; ".join(problems))
+        media_id = str(1_000_000_000_000_000 + next(self._ids))
+        self.media[media_id] = (data, declared)
+        self.uploads.append(Upload(media_id, declared, part.filename or "", data))
+        return web.json_response({"id": media_id})
+
+    def _upload_refused(self, code: int, details: str) -> web.Response:
+        self.violations.append(Violation("", code, details))
+        return meta_error(code, details)
 
     async def _media_url(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

@@ -29,12 +29,10 @@ unreachable and stops the turn's other messages. Nothing here raises into aiogra
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -73,8 +71,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.channels import inbound
+from bot.channels.common import ChatLocks, ChatView, RetryPolicy, chat_view
 from bot.channels.telegram import callbacks, render, texts
-from bot.channels.telegram.store import ChatView, chat_view
 from bot.conversation import (
     Chosen,
     Contact,
@@ -123,46 +121,8 @@ START = "/start"
 PAYLOAD_MAX = 64
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard one API call is tried: ``attempts`` in all; 429 waits ``retry_after`` (up to
-    ``max_retry_after`` seconds, else we give up); network errors and 5xx wait
-    ``base_delay * 2**n`` (at most ``max_delay``)."""
-
-    attempts: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 16.0
-    max_retry_after: float = 60.0
-
-
 class SendFailed(Exception):
     """An API call failed for good (retries used up, or an error that retrying cannot fix)."""
-
-
-class ChatLocks:
-    """One lock per chat: a chat's updates are handled one after the other, in order, while
-    other chats go on; a lock lives only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        lock = lock or asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class PendingCodes:
@@ -443,7 +403,7 @@ class TelegramChannel:
 
     async def _view(self, address: str) -> ChatView | None:
         async with self.sessions() as session:
-            return await chat_view(session, address)
+            return await chat_view(session, Channel.TELEGRAM, address)
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 - ``render``: a channel-neutral ``Reply`` as text, reply buttons (≤ 3) or a list (≤ 10 rows);
 - ``adapter``: :class:`WhatsAppChannel`, updates in, runtime turns, replies out;
-- ``store``: open question, message ids already handled, delivery statuses;
+- ``store``: message ids already handled, delivery statuses (where a chat stands, the button
+  ids, locks and retries: ``bot.channels.common``, shared with Telegram);
 - ``runner``: the pywa client for the configured Graph API server, the webhook route;
 - ``sender``: the outbox sender (free-form inside the 24-hour window, a template outside).
 """

@@ -19,7 +19,11 @@ What each update does:
 - a status (sent, delivered, read, failed): its delivery row is updated.
 
 Sending: 130429 (throughput) and 131056 (pair rate limit) wait and try again with back-off, a
-bounded number of times; other errors are logged and the turn's other messages still go.
+bounded number of times; other errors are logged and the turn's other messages still go. A photo
+that is a file here (a picture a dialog made, or one someone sent us) is uploaded through the
+Graph API (``POST /{phone-number-id}/media``, multipart) and sent by its media id; the same bytes
+reuse the id for a day. A file Meta would refuse (not JPEG or PNG, over 5 MB) is not uploaded:
+the reply's words go as text.
 """
 
 from __future__ import annotations
@@ -29,8 +33,7 @@ import contextlib
 import hashlib
 import logging
 import mimetypes
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +41,10 @@ from pywa_async import WhatsApp, handlers, types
 from pywa_async.errors import WhatsAppError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.whatsapp import buttons, render, texts
-from bot.channels.whatsapp.store import ChatView, chat_view, first_time, record_status
+from bot.channels import common
+from bot.channels.common import ChatLocks, ChatView, RetryPolicy, chat_view
+from bot.channels.whatsapp import render, texts
+from bot.channels.whatsapp.store import first_time, record_status
 from bot.conversation import Chosen, Contact, Incoming, Location, Photo, Reply, Runtime, Text
 from bot.i18n import translator
 from bot.models import Channel
@@ -52,38 +57,10 @@ PAIR_RATE = 131056
 RATE_CODES = frozenset({THROUGHPUT, PAIR_RATE, 4, 80007})
 UNREADABLE = frozenset({"sticker", "audio", "voice", "video", "document", "unsupported"})
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard one API call is tried on Meta's rate-limit codes: ``attempts`` in all, waiting
-    ``base_delay * 2**n`` seconds (at most ``max_delay``) in between."""
-
-    attempts: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 16.0
-
-
-class ChatLocks:
-    """One lock per chat: a chat's updates one after the other, other chats go on."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        lock = lock or asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+IMAGE_MAX_BYTES = 5 * 1024 * 1024  # Meta's limit for an image (JPEG or PNG) we send
+# An uploaded file's media id is reused for the same bytes (Meta keeps uploads 30 days).
+UPLOAD_REUSE_SECONDS = 24 * 3600.0
+UPLOADS_KEPT = 256
 
 
 def address_of(user: Any) -> str | None:
@@ -115,12 +92,45 @@ class WhatsAppChannel:
         )
         self.retry = retry or RetryPolicy()
         self.locks = ChatLocks()
+        # Webhook bodies taken in and handled after the answer (:meth:`take`), in order per chat.
+        self._arrivals = ChatLocks()
+        self._pending: set[asyncio.Task[None]] = set()
+        # Uploaded photos: sha256 of the bytes -> (media id, when), oldest first.
+        self._uploaded: dict[str, tuple[str, float]] = {}
         wa.add_handlers(
             handlers.MessageHandler(self.on_message),
             handlers.CallbackButtonHandler(self.on_choice),
             handlers.CallbackSelectionHandler(self.on_choice),
             handlers.MessageStatusHandler(self.on_status),
         )
+
+    # --- webhook bodies --------------------------------------------------------------------
+
+    def take(self, body: bytes, chat: str | None) -> None:
+        """Handle a checked webhook body after the answer went back (Meta wants its 200 fast
+        and repeats slow ones). Bodies of one chat are handled in the order they came; a repeat
+        is still dropped by message id in the database."""
+        task = asyncio.create_task(self._handle_body(body, chat))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _handle_body(self, body: bytes, chat: str | None) -> None:
+        # The first thing the task does: wait its turn (asyncio's locks are first come, first
+        # served, and tasks start in the order they were made).
+        try:
+            async with self._arrivals.hold(chat) if chat else contextlib.nullcontext():
+                await self.wa.webhook_update_handler(body)
+        except Exception:  # pragma: no cover - pywa catches the handlers' own errors
+            log.exception("whatsapp webhook body not handled")
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every body taken in is handled (a graceful stop; tests). False when
+        ``timeout`` seconds passed first."""
+        while self._pending:
+            done, _ = await asyncio.wait(set(self._pending), timeout=timeout)
+            if not done:
+                return False
+        return True
 
     # --- updates ---------------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class WhatsAppChannel:
             return
         async with self.locks.hold(address):
             view = await self._view(address)
-            option = view.option(buttons.decode(str(pressed.data))) if view else None
+            option = view.option(common.decode(str(pressed.data))) if view else None
             if option is None:
                 language = view.language if view is not None else self.default_language
                 stale = translator(language).tr(texts.STALE_BUTTON)
@@ -189,7 +199,7 @@ class WhatsAppChannel:
 
     async def _view(self, address: str) -> ChatView | None:
         async with self.sessions() as session:
-            return await chat_view(session, address)
+            return await chat_view(session, Channel.WHATSAPP, address)
 
     async def _download(self, media_id: str) -> str | None:
         """Fetch a photo through the Graph API (its URL, then the bytes) into the media folder;
@@ -212,10 +222,15 @@ class WhatsAppChannel:
 
     async def _send(self, address: str, replies: list[Reply], *, view: ChatView | None) -> None:
         language = view.language if view is not None else self.default_language
-        list_button = translator(language).tr(texts.LIST_BUTTON)
+        words = translator(language)
+        list_button = words.tr(texts.LIST_BUTTON)
+
+        def more(first: int, last: int) -> str:
+            return words.tr(texts.MORE_CHOICES, first=first, last=last)
+
         for reply in replies:
             token = view.token(reply.options) if view is not None and reply.options else None
-            for out in render.plan(reply, token):
+            for out in render.plan(reply, token, more):
                 try:
                     await self._send_one(address, out, list_button)
                 except WhatsAppError as error:
@@ -236,12 +251,49 @@ class WhatsAppChannel:
         else:
             buttons = None
         if out.kind == "image":
-            assert out.image_link is not None
-            await self._call(
-                self.wa.send_image, to=to, image=out.image_link, caption=out.body or None
-            )
+            assert out.image is not None
+            image = await self._image(out.image)
+            if image is not None:
+                await self._call(self.wa.send_image, to=to, image=image, caption=out.body or None)
+            elif out.body:  # the picture cannot go: its words still do
+                await self._call(self.wa.send_message, to=to, text=out.body)
         else:
             await self._call(self.wa.send_message, to=to, text=out.body, buttons=buttons)
+
+    async def _image(self, ref: str) -> str | None:
+        """What ``send_image`` gets for a photo ref: a URL as it is, a file uploaded through the
+        Graph API (``POST /{phone-number-id}/media``) as its media id; None when the file is
+        missing, not a JPEG or PNG, or over Meta's 5 MB for images."""
+        if render.is_link(ref):
+            return ref
+        if ref.startswith(render.MEDIA_PREFIX):
+            path = self.media_dir / Path(ref.removeprefix(render.MEDIA_PREFIX)).name
+        else:
+            path = Path(ref)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as error:
+            log.warning("whatsapp photo %s not sent: %s", ref, error)
+            return None
+        mime = image_type(data)
+        if mime is None or len(data) > IMAGE_MAX_BYTES:
+            log.warning("whatsapp photo %s not sent: %s, %d bytes", ref, mime, len(data))
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._uploaded.get(digest)
+        if known is not None and time.monotonic() - known[1] < UPLOAD_REUSE_SECONDS:
+            return known[0]
+        try:
+            media = await self._call(
+                self.wa.upload_media, media=data, mime_type=mime, filename=path.name
+            )
+        except WhatsAppError as error:
+            log.warning("whatsapp photo %s not uploaded: %s", ref, error)
+            return None
+        if len(self._uploaded) >= UPLOADS_KEPT:
+            self._uploaded.pop(next(iter(self._uploaded)))
+        self._uploaded[digest] = (str(media.id), time.monotonic())
+        return str(media.id)
 
     async def _call(self, method: Any, **kwargs: Any) -> Any:
         """One API call, tried again (with back-off) on Meta's rate-limit codes."""
@@ -258,6 +310,15 @@ class WhatsAppChannel:
                 )
                 await asyncio.sleep(delay)
         return None  # pragma: no cover - attempts >= 1
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of a JPEG or PNG by its first bytes (what Meta takes as an image)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
 
 
 def _write(path: Path, data: bytes) -> None:

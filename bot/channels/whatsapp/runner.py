@@ -6,11 +6,18 @@
 - ``GET`` is Meta's verification: ``hub.mode=subscribe`` with the right ``hub.verify_token``
   is answered with ``hub.challenge``; anything else gets 403.
 - ``POST`` must carry ``X-Hub-Signature-256``, the HMAC-SHA256 of the raw body with the app
-  secret: unsigned requests get 401, forged ones 403, and neither is handled. A signed one is
-  handled before the answer (a chat's messages one after the other, in order) and answered 200.
+  secret: unsigned requests get 401, forged ones 403, and neither is handled; a body that is no
+  JSON gets 400. A signed one is answered 200 at once and handled right after, in the
+  background (Meta wants a fast answer and repeats slow ones): a chat's bodies one after the
+  other, in the order they came; a repeat is dropped by message id in the database. A stop
+  waits (up to ``DRAIN_SECONDS``) for the bodies taken in.
 """
 
 from __future__ import annotations
+
+import json
+import logging
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -21,7 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.whatsapp.adapter import WhatsAppChannel
 from bot.config import WHATSAPP_WEBHOOK_PATH, Settings
 
+log = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = wa_utils.HUB_SIG
+DRAIN_SECONDS = 25.0
 WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppChannel)
 
 
@@ -99,8 +109,28 @@ async def receive(request: web.Request) -> web.Response:
     if refused is not None:
         text, status = refused
         return web.Response(status=status, text=text)
-    text, status = await channel.wa.webhook_update_handler(body)
-    return web.Response(status=status, text=text)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return web.Response(status=400, text="Bad Request")
+    channel.take(body, chat_of(payload))
+    return web.Response(status=200, text="ok")
+
+
+def chat_of(payload: Any) -> str | None:
+    """Whose chat a webhook body is about (the sender of its first message, else the
+    recipient of its first status), to keep one chat's bodies in order; None if neither."""
+    try:
+        for entry in payload.get("entry") or []:
+            for change in entry.get("changes") or []:
+                value = change.get("value") or {}
+                for message in value.get("messages") or []:
+                    return str(message.get("from") or message.get("from_user_id") or "") or None
+                for status in value.get("statuses") or []:
+                    return str(status.get("recipient_id") or "") or None
+    except AttributeError:  # not Meta's shape: pywa will say so
+        return None
+    return None
 
 
 def mount_webhook(app: web.Application, channel: WhatsAppChannel) -> None:
@@ -109,7 +139,12 @@ def mount_webhook(app: web.Application, channel: WhatsAppChannel) -> None:
     app.router.add_get(WHATSAPP_WEBHOOK_PATH, verify)
     app.router.add_post(WHATSAPP_WEBHOOK_PATH, receive)
 
+    async def drain(app: web.Application) -> None:
+        if not await channel.drain(DRAIN_SECONDS):
+            log.warning("whatsapp: stopped with webhook bodies still being handled")
+
     async def close(app: web.Application) -> None:
         await channel.wa.api._session.aclose()
 
+    app.on_shutdown.append(drain)
     app.on_cleanup.append(close)

@@ -11,7 +11,9 @@ inside the 24-hour window, the configured template outside it, or skip with ``no
 Daily cap: a template to someone without an open conversation starts a new one; the number's
 messaging tier allows ``daily_new_conversations`` of them in 24 hours. Past it, the message is
 deferred (``Outcome.DEFER``) until the oldest of those conversations is 24 hours old, so a big
-announcement continues the next day. The count is this process's (one worker sends per number).
+announcement continues the next day. The count is in the database (:mod:`cap`, given
+``sessions``): it holds across restarts and over every worker process. Without ``sessions``
+(benchmarks of the HTTP path alone) no cap is applied.
 
 Meta's errors as outcomes:
 
@@ -31,11 +33,15 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.channels.whatsapp.cap import ConversationCap, Place
 from bot.channels.whatsapp.window import Form, Templates, form_for, template_parameter
 from bot.delivery.senders import Outcome, SendResult
 from bot.models import Channel, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 API_VERSION = "v23.0"
@@ -100,6 +106,7 @@ class WhatsAppSender:
         timeout: float = 15.0,
         connections: int = 100,
         now: Callable[[], dt.datetime] = utcnow,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.url = f"{base}/{API_VERSION}/{phone_number_id}/messages"
@@ -112,8 +119,12 @@ class WhatsAppSender:
         self.timeout = timeout
         self.connections = connections
         self.now = now
-        # Recipients to whom a template opened a conversation, oldest first.
-        self._opened: collections.OrderedDict[str, dt.datetime] = collections.OrderedDict()
+        # New conversations in 24 hours, counted in the database (None: no cap).
+        self.cap = (
+            ConversationCap(sessions, phone_number_id, daily_new_conversations)
+            if sessions is not None
+            else None
+        )
         self._session: Any = None
         self.forms: collections.Counter[str] = collections.Counter()
 
@@ -163,15 +174,15 @@ class WhatsAppSender:
     # --- templates and the daily cap -----------------------------------------------------------
 
     async def _send_template(self, job: Any, form: Form, now: dt.datetime) -> SendResult:
-        self._forget_before(now - dt.timedelta(hours=24))
-        if job.address not in self._opened and len(self._opened) >= self.daily_new_conversations:
-            oldest = next(iter(self._opened.values()))
-            wait = (oldest + dt.timedelta(hours=24) - now).total_seconds()
+        # The place is taken before sending (sends run side by side, in several workers) and
+        # given back when the template does not go.
+        place = await self.cap.reserve(job.address, now) if self.cap is not None else Place()
+        if place.full:
             return SendResult.problem(
                 Outcome.DEFER,
                 "daily_cap",
                 f"{self.daily_new_conversations} new conversations in 24 hours",
-                retry_after=max(wait, 1.0),
+                retry_after=place.wait,
             )
         texts = getattr(job, "texts", None) or {}
         text = job.text if form.language == job.language else texts.get(form.language, job.text)
@@ -191,20 +202,17 @@ class WhatsAppSender:
                 ],
             },
         }
-        # Reserve the conversation before sending: sends run side by side.
-        new = job.address not in self._opened
-        if new:
-            self._opened[job.address] = now
-        result = await self._post(payload)
+        try:
+            result = await self._post(payload)
+        except BaseException:
+            if self.cap is not None:
+                await self.cap.release(job.address, place)
+            raise
         if result.outcome is Outcome.SENT:
             self.forms["template"] += 1
-        elif new:
-            self._opened.pop(job.address, None)
+        elif self.cap is not None:
+            await self.cap.release(job.address, place)
         return result
-
-    def _forget_before(self, limit: dt.datetime) -> None:
-        while self._opened and next(iter(self._opened.values())) <= limit:
-            self._opened.popitem(last=False)
 
     # --- HTTP ----------------------------------------------------------------------------------
 

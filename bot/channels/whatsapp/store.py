@@ -1,6 +1,5 @@
 """The few database reads and writes of the WhatsApp channel besides the runtime's turns.
 
-- :func:`chat_view`: where a chat stands (for a pressed button's token) and its language;
 - :func:`first_time`: records a message id and says whether it is new (duplicates dropped);
 - :func:`record_status`: a status webhook (sent, delivered, read, failed) on its delivery row.
 """
@@ -13,48 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.whatsapp.buttons import ChatView
-from bot.conversation.events import Option
-from bot.conversation.runtime import QUESTION_KEY
 from bot.models import (
-    Channel,
-    ChannelIdentity,
-    ConversationState,
     Delivery,
     DeliveryStatus,
-    Person,
     WhatsAppInbound,
     utcnow,
 )
 
-__all__ = ["ChatView", "chat_view", "first_time", "record_status"]
-
-
-async def chat_view(session: AsyncSession, address: str) -> ChatView | None:
-    row = (
-        await session.execute(
-            select(Person.language, Person.consent_at, ConversationState)
-            .select_from(ChannelIdentity)
-            .join(Person, Person.id == ChannelIdentity.person_id)
-            .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
-            .where(ChannelIdentity.channel == Channel.WHATSAPP, ChannelIdentity.address == address)
-        )
-    ).first()
-    if row is None:
-        return None
-    language, consent_at, state = row
-    if state is None:
-        return ChatView(language, consent_at is not None)
-    data = dict(state.data or {})
-    return ChatView(
-        language,
-        consent_at is not None,
-        state.dialog,
-        state.step,
-        data.get(QUESTION_KEY),
-        {k: v for k, v in data.items() if not k.startswith("_")},
-        tuple(Option(label, value) for label, value in state.options or []),
-    )
+__all__ = ["first_time", "record_status"]
 
 
 async def first_time(

@@ -12,4 +12,7 @@ STALE_BUTTON = lazy._("This button is no longer valid. Please use the newest mes
 # The button that opens a list of 4-10 options (at most 20 characters).
 LIST_BUTTON = lazy.pgettext("button", "Choose")
 
-__all__ = ["LIST_BUTTON", "STALE_BUTTON"]
+# The body of a second or later list of options when a question has more than 10.
+MORE_CHOICES = lazy._("More choices ({first}–{last})")
+
+__all__ = ["LIST_BUTTON", "MORE_CHOICES", "STALE_BUTTON"]

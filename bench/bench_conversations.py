@@ -16,7 +16,8 @@ writing at once would); each turn still waits for its own transaction. Every sta
 driver executes (SAVEPOINT, BEGIN and COMMIT included) is counted for the turn that caused it
 (a ``before_cursor_execute`` listener and a context variable per turn). CPU time is the
 process's (all its threads) divided by the turns: less sensitive to a busy machine than the
-clock. ``--steps`` adds a
+clock. On SQLite the statements that reach the database are counted too (the driver,
+``bot/sqlite_driver.py``, skips savepoints that no write needed). ``--steps`` adds a
 line per script step (median and p95 time, statements); ``--show-sql`` prints the statements
 of the first conversation. Prints figures; asserts nothing.
 """
@@ -37,6 +38,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import sqlite_driver
 from bot.conversation import Chosen, Reply, Runtime, Text
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.demo import load_demo
@@ -74,6 +76,10 @@ SCRIPT = [
 _turn_sql: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "turn_sql", default=None
 )
+# The statements of that turn that reached SQLite (sqlite_driver.executed).
+_turn_reached: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "turn_reached", default=None
+)
 
 
 def count_statements(engine: AsyncEngine) -> None:
@@ -83,6 +89,13 @@ def count_statements(engine: AsyncEngine) -> None:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", before)
+
+    def reached(statement: str) -> None:
+        statements = _turn_reached.get()
+        if statements is not None:
+            statements.append(statement)
+
+    sqlite_driver.executed = reached
 
 
 def pick(replies: list[Reply], label: str) -> str | None:
@@ -97,9 +110,10 @@ class Figures:
     def __init__(self) -> None:
         self.ms: list[float] = []
         self.statements: list[int] = []
+        self.reached: list[int] = []
         self.kinds: Counter[str] = Counter()
-        self.by_step: dict[int, tuple[list[float], list[int]]] = {
-            i: ([], []) for i in range(len(SCRIPT))
+        self.by_step: dict[int, tuple[list[float], list[int], list[int]]] = {
+            i: ([], [], []) for i in range(len(SCRIPT))
         }
         self.shown: list[tuple[str, list[str]]] = []
 
@@ -118,11 +132,15 @@ async def converse(runtime: Runtime, number: int, figures: Figures, show_sql: bo
         else:
             incoming = Text(channel=Channel.CONSOLE, address=address, text=step)
         statements: list[str] = []
-        token = _turn_sql.set(statements)
+        reached: list[str] = []
+        token, token_reached = _turn_sql.set(statements), _turn_reached.set(reached)
         started = time.perf_counter()
         replies = await runtime.handle(incoming)
         ms = (time.perf_counter() - started) * 1000
         _turn_sql.reset(token)
+        _turn_reached.reset(token_reached)
+        figures.reached.append(len(reached))
+        figures.by_step[index][2].append(len(reached))
         figures.ms.append(ms)
         figures.statements.append(len(statements))
         figures.kinds.update(s.split(None, 1)[0].upper() for s in statements if s.strip())
@@ -178,10 +196,15 @@ async def main(args: argparse.Namespace) -> None:
             print("   ", " ".join(statement.split())[:160])
     if args.steps:
         for index, line in enumerate(SCRIPT):
-            ms, counts = figures.by_step[index]
+            ms, counts, reached = figures.by_step[index]
             print(
                 f"  step {index + 1:2d} {line[:22]!r:25} p50 {statistics.median(ms):6.1f} ms, "
                 f"p95 {percentile(ms, 0.95):6.1f} ms, {statistics.mean(counts):4.1f} statements"
+                + (
+                    f" ({statistics.mean(reached):4.1f} reach SQLite)"
+                    if args.db == "sqlite"
+                    else ""
+                )
             )
     ms = figures.ms
     per_turn = statistics.mean(figures.statements)
@@ -195,6 +218,12 @@ async def main(args: argparse.Namespace) -> None:
         f"{len(ms) / elapsed:.0f} turns/s ({elapsed:.1f} s, CPU {cpu * 1000 / len(ms):.1f} ms "
         f"per turn); "
         f"{per_turn:.1f} SQL statements per turn (max {max(figures.statements)}): {kinds}"
+        + (
+            f"; {statistics.mean(figures.reached):.1f} per turn reach SQLite "
+            f"(max {max(figures.reached)})"
+            if args.db == "sqlite"
+            else ""
+        )
     )
 
 

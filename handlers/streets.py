@@ -14,6 +14,8 @@ message to forward, and joins a street with a typed code. All rules stay in
 
 from __future__ import annotations
 
+import weakref
+
 from bot.conversation import ROW_MAX_CHARS, Context, Dialog, Option
 from bot.conversation.words import number_of
 from bot.errors import InvalidInput
@@ -390,6 +392,11 @@ def _more_options(ctx: Context) -> list[Option]:
     ]
 
 
+# The list "list" just read, handed to the "street" prompt it jumps to in the same turn (no
+# write in between), so one turn reads the person's streets once.
+_JUST_READ: weakref.WeakKeyDictionary[Context, list[Street]] = weakref.WeakKeyDictionary()
+
+
 @dialog.prompt("list")
 async def show_list(ctx: Context) -> None:
     mine = await streets.my_streets(ctx.session, ctx.person)
@@ -403,6 +410,7 @@ async def show_list(ctx: Context) -> None:
         return
     if len(mine) == 1:
         ctx.data["street_id"] = mine[0].id
+        _JUST_READ[ctx] = mine
         ctx.goto("street")
         return
     lines = [ctx._("Your streets:")]
@@ -436,20 +444,21 @@ def _more(ctx: Context, value: str) -> None:
         ctx.finish()
 
 
-async def _my_street(ctx: Context) -> Street | None:
+async def _my_street(ctx: Context, mine: list[Street] | None = None) -> Street | None:
     wanted = ctx.data.get("street_id")
-    return next(
-        (s for s in await streets.my_streets(ctx.session, ctx.person) if s.id == wanted), None
-    )
+    if mine is None:
+        mine = await streets.my_streets(ctx.session, ctx.person)
+    return next((s for s in mine if s.id == wanted), None)
 
 
 @dialog.prompt("street")
 async def show_street(ctx: Context) -> None:
-    street = await _my_street(ctx)
+    mine = _JUST_READ.pop(ctx, None) or await streets.my_streets(ctx.session, ctx.person)
+    street = await _my_street(ctx, mine)
     if street is None:  # no longer a gangmaker of it
         ctx.goto("list")
         return
-    several = len(await streets.my_streets(ctx.session, ctx.person)) > 1
+    several = len(mine) > 1
     options = []
     if _joinable(street):
         options.append(Option(ctx.pgettext("row", "Share the code"), "share"))
@@ -467,7 +476,7 @@ async def show_street(ctx: Context) -> None:
     if street.households:
         lines.append(ctx._("Households: about {count}", count=street.households))
     lines.append(ctx._("Lief & Leed: yes") if street.theme_liefleed else ctx._("Lief & Leed: no"))
-    count = len(await streets.gangmakers_of(ctx.session, street.id))
+    count = await streets.count_gangmakers(ctx.session, street.id)
     lines.append(ctx.ngettext("{n} gangmaker", "{n} gangmakers", count))
     if _joinable(street):
         lines.append(ctx._("Invite code for neighbours: {code}", code=street.invite_code))

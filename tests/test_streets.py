@@ -162,6 +162,23 @@ async def test_invite_codes_are_unique(session: AsyncSession, world: dict) -> No
     assert len({s.invite_code for s in made}) == 20
 
 
+async def test_an_invite_code_already_taken_is_replaced_by_another(
+    session: AsyncSession, world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = (await sign_up(session, world)).street
+    # The next code drawn is the first street's; the unique index says so and a new one is drawn.
+    drawn = iter([first.invite_code, "K7MX3P"])
+    monkeypatch.setattr(codes, "new_invite_code", lambda: next(drawn))
+    result = await sign_up(session, world, actor=world["kees"], name="Schiekade", section=None)
+    assert result.outcome is SignUpOutcome.CREATED
+    assert result.street.invite_code == "K7MX3P"
+    assert [p.id for p in await streets.gangmakers_of(session, result.street.id)] == [
+        world["kees"].id
+    ]
+    assert await session.scalar(select(func.count()).select_from(Street)) == 2
+    assert await session.scalar(select(func.count()).select_from(StreetMembership)) == 2
+
+
 @pytest.mark.parametrize(
     ("name", "section"),
     [

@@ -105,8 +105,9 @@ class Runtime:
                 # SQLite's BEGIN IMMEDIATE already holds the write lock: the chat's state can
                 # come with the identity. Elsewhere it is read with a row lock below.
                 locked = session.get_bind().dialect.name == "sqlite"
-                # One query finds the organisation, the person, their roles and (on a channel
-                # without push) whether anything is queued for them.
+                # One query finds the organisation, the person, their roles, whether the chat
+                # acts for a neighbour and (on a channel without push) whether anything is
+                # queued for them.
                 arrival = await people.identify_in(
                     session,
                     organisation_slug=self.organisation_slug,
@@ -114,17 +115,22 @@ class Runtime:
                     address=incoming.address,
                     language_hint=incoming.language_hint,
                     now=now,
-                    flags=(notify.has_pending(),) if pull else (),
+                    flags=(assisted.has_session(), notify.has_pending())
+                    if pull
+                    else (assisted.has_session(),),
                     state=locked,
                 )
                 org, person, identity = arrival.organisation, arrival.person, arrival.identity
                 # Lock the chat's row: two messages of one chat are handled one after the other.
-                state = (
-                    arrival.state
-                    if arrival.state_loaded
-                    else await session.get(ConversationState, identity.id, with_for_update=True)
-                )
+                # A chat written to for the first time has no row yet.
+                if arrival.state_loaded or arrival.is_new:
+                    state = arrival.state
+                else:
+                    state = await session.get(ConversationState, identity.id, with_for_update=True)
+                new_state = state is None
                 if state is None:
+                    # Added to the session only at the end of the turn: one INSERT with where
+                    # the chat ends up, instead of an INSERT now and an UPDATE then.
                     state = ConversationState(
                         identity_id=identity.id,
                         dialog=None,
@@ -133,17 +139,24 @@ class Runtime:
                         options=[],
                         updated_at=now,
                     )
-                    session.add(state)
                 await session.flush()
                 # Assisted mode: this chat may be acting for a neighbour (bot/services/assisted).
-                acting, ended = await assisted.resume(session, identity=identity, now=now)
+                # Looked up only when the first query saw a session (or could not tell); a chat
+                # written to for the first time has none.
+                flags = arrival.flags
+                acting, ended = None, None
+                if not arrival.is_new and (flags is None or flags[0]):
+                    acting, ended = await assisted.resume(session, identity=identity, now=now)
                 turn = _Turn(self, session, org, person, identity, state, now, acting=acting)
                 if ended is not None:
                     turn.acting_expired(ended)
-                queued = arrival.flags[0] if arrival.flags else None  # None: not checked yet
+                queued = flags[1] if flags is not None and pull else None  # None: not checked
                 if pull and person.consent_at is not None and queued is not False:
                     await turn.pull_deliveries()
-                return await turn.run(incoming)
+                replies = await turn.run(incoming)
+                if new_state and not _is_deleted(turn.identity):
+                    session.add(state)
+                return replies
         except Exception:
             log.exception("turn failed for %s:%s", incoming.channel, incoming.address)
             t = translator(self.default_language)
@@ -563,7 +576,8 @@ class _Turn:
     async def _recover(self) -> None:
         """After a savepoint rollback, reload what the step may have changed."""
         for obj in (self.org, self.person, self.identity, self.state):
-            await self.session.refresh(obj)
+            if sa_inspect(obj).persistent:  # a new chat's state is added at the end of the turn
+                await self.session.refresh(obj)
 
     def _refused(self, error: DomainError) -> list[Reply]:
         self.replies.append(Reply(error_text(self.t, error), self._options()))

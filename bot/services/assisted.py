@@ -33,9 +33,10 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, event, select
+from sqlalchemy import ColumnElement, Table, delete, event, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -295,6 +296,15 @@ async def resume(
     acting = Acting(row.id, helper, person, row.language, row.started_at, now)
     session.info[INFO_KEY] = acting
     return acting, None
+
+
+@cache
+def has_session() -> ColumnElement[bool]:
+    """True when :func:`resume` would find a session for the chat, as an expression on
+    :class:`ChannelIdentity` (an indexed EXISTS the runtime evaluates inside its first query,
+    so a chat that acts for nobody pays no statement of its own; one object, so a query
+    built with it can be reused)."""
+    return exists().where(AssistedSession.identity_id == ChannelIdentity.id)
 
 
 async def end_idle_sessions(session: AsyncSession, *, now: dt.datetime | None = None) -> int:

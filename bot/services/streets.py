@@ -41,7 +41,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -263,15 +263,6 @@ async def _get_street(session: AsyncSession, actor: Person, street_id: int) -> S
     return street
 
 
-async def _unique_invite_code(session: AsyncSession) -> str:
-    # 31**6 codes; a clash is rare, and the unique index catches the one we could still miss.
-    for _ in range(20):
-        code = codes.new_invite_code()
-        if await session.scalar(select(Street.id).where(Street.invite_code == code)) is None:
-            return code
-    raise RuntimeError("no free invite code after 20 tries")  # pragma: no cover
-
-
 # --- gangmakers ----------------------------------------------------------------------------
 
 
@@ -315,29 +306,39 @@ async def sign_up_street(
     if existing is not None:
         return await _reopen(session, existing, actor, values, now)
 
-    street = Street(
-        organisation_id=actor.organisation_id,
-        name_key=name_key,
-        section_key=section_key,
-        status=StreetStatus.PENDING,
-        invite_code=await _unique_invite_code(session),
-        created_at=now,
-        **values,
-    )
-    try:
-        # Two neighbours signing up the same street at the same moment: the second one finds
-        # the first one's street, exactly as if they had been a minute later.
-        async with session.begin_nested():
-            session.add(street)
-            await session.flush()
-            session.add(StreetMembership(street_id=street.id, person_id=actor.id, created_at=now))
-            await session.flush()
-    except IntegrityError:
-        existing = await _street_by_key(session, actor.organisation_id, name_key, section_key)
-        if existing is None:  # pragma: no cover - an invite-code clash; let the caller retry
-            raise
-        return await _already_exists(session, existing, actor)
-    return SignUpResult(SignUpOutcome.CREATED, street)
+    # No look-up for a free invite code first: 31**6 codes make a clash rare, and the unique
+    # index catches it (then another code is tried).
+    for _ in range(20):
+        code = codes.new_invite_code()
+        street = Street(
+            organisation_id=actor.organisation_id,
+            name_key=name_key,
+            section_key=section_key,
+            status=StreetStatus.PENDING,
+            invite_code=code,
+            created_at=now,
+            **values,
+        )
+        try:
+            # Two neighbours signing up the same street at the same moment: the second one
+            # finds the first one's street, exactly as if they had been a minute later.
+            async with session.begin_nested():
+                session.add(street)
+                await session.flush()
+                session.add(
+                    StreetMembership(street_id=street.id, person_id=actor.id, created_at=now)
+                )
+                await session.flush()
+        except IntegrityError:
+            existing = await _street_by_key(session, actor.organisation_id, name_key, section_key)
+            if existing is not None:
+                return await _already_exists(session, existing, actor)
+            taken = await session.scalar(select(Street.id).where(Street.invite_code == code))
+            if taken is None:  # pragma: no cover - not a clash we know how to resolve
+                raise
+            continue
+        return SignUpResult(SignUpOutcome.CREATED, street)
+    raise RuntimeError("no free invite code after 20 tries")  # pragma: no cover
 
 
 async def _already_exists(session: AsyncSession, street: Street, actor: Person) -> SignUpResult:
@@ -453,6 +454,18 @@ async def gangmakers_of(session: AsyncSession, street_id: int) -> list[Person]:
             .where(StreetMembership.street_id == street_id, StreetMembership.is_gangmaker.is_(True))
             .order_by(StreetMembership.created_at, StreetMembership.id)
         )
+    )
+
+
+async def count_gangmakers(session: AsyncSession, street_id: int) -> int:
+    """How many gangmakers the street has (as :func:`gangmakers_of` would list)."""
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                StreetMembership.street_id == street_id, StreetMembership.is_gangmaker.is_(True)
+            )
+        )
+        or 0
     )
 
 

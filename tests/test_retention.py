@@ -20,6 +20,7 @@ from bot.models import (
     ConversationState,
     LiefLeedPot,
     OccasionType,
+    WhatsAppWebhookBody,
 )
 from bot.services import retention
 from tests.chat import ChatHarness, make_world
@@ -108,6 +109,18 @@ async def test_stale_conversations_and_idle_assisted_sessions_go(sessions) -> No
     busy.clock.set(NOW + 31 * DAY)
     await busy.send("hoi")
     assert busy.last_text == "Wat wil je doen?"
+
+
+async def test_whatsapp_webhook_bodies_left_over_go_after_a_day(sessions) -> None:
+    # A body a process never handled (it died, and none started again) holds a message's text.
+    async with transaction(sessions) as s:
+        s.add(WhatsAppWebhookBody(body='{"text": "mijn buurman"}', chat="316", received_at=NOW))
+        s.add(WhatsAppWebhookBody(body='{"text": "recent"}', chat="316", received_at=NOW + DAY))
+    async with transaction(sessions) as s:
+        result = await retention.run_retention(s, now=NOW + DAY + dt.timedelta(minutes=1))
+    assert result.webhook_bodies == 1
+    async with sessions() as s:
+        assert (await s.scalars(select(WhatsAppWebhookBody.body))).all() == ['{"text": "recent"}']
 
 
 async def test_the_cli_and_the_worker_job(sessions, db_url, monkeypatch, capsys) -> None:

@@ -32,7 +32,12 @@ from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.privacy import AssistedSession, Signal
 from bot.models.street import Street, StreetMembership
 from bot.models.web import WebAccount
-from bot.models.whatsapp import LinkCode, WhatsAppConversation, WhatsAppInbound
+from bot.models.whatsapp import (
+    LinkCode,
+    WhatsAppConversation,
+    WhatsAppInbound,
+    WhatsAppWebhookBody,
+)
 
 __all__ = [
     "Announcement",
@@ -77,5 +82,6 @@ __all__ = [
     "WebAccount",
     "WhatsAppConversation",
     "WhatsAppInbound",
+    "WhatsAppWebhookBody",
     "utcnow",
 ]

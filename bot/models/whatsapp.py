@@ -1,5 +1,5 @@
-"""What the WhatsApp channel must remember: the messages it already handled, and the codes
-that link a second chat app to a person.
+"""What the WhatsApp channel must remember: the messages it already handled, the webhook bodies
+it took in and has not handled yet, and the codes that link a second chat app to a person.
 
 Meta delivers a webhook at least once and repeats it when we answer slowly; a message id seen
 before is dropped. The id is unique here, so two web processes cannot both handle it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, IdMixin, UTCDateTime, utcnow
@@ -20,6 +20,22 @@ class WhatsAppInbound(IdMixin, Base):
 
     # Meta's message id ("wamid.…"); nothing else of the message is kept here.
     message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class WhatsAppWebhookBody(IdMixin, Base):
+    """A signed webhook body taken in and not yet handled (the durable inbox).
+
+    Written before Meta gets its 200, deleted once handled: a process that dies in between
+    leaves the row, and the next start (or another process, a minute later) handles it. It
+    holds the message's text, so it lives only until handled (retention deletes any over a
+    day old as a safety net)."""
+
+    __tablename__ = "whatsapp_webhook_body"
+
+    body: Mapped[str] = mapped_column(Text)
+    # Whose chat (the sender's address), to handle a chat's bodies in order; None if unknown.
+    chat: Mapped[str | None] = mapped_column(String(128), nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

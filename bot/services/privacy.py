@@ -221,6 +221,13 @@ REGISTRY: tuple[TableRule, ...] = (
     TableRule("link_code", delete=("person_id",), note="a code to link a second app: 15 minutes"),
     TableRule("whatsapp_inbound", note="WhatsApp message ids seen (duplicates dropped): no person"),
     TableRule(
+        "whatsapp_webhook_body",
+        texts=("body", "chat"),
+        note="a WhatsApp webhook body (a message's text) until it is handled, seconds; "
+        "retention deletes any over a day old",
+        export=False,
+    ),
+    TableRule(
         "whatsapp_conversation",
         note="a hash of a number a template wrote to, for the daily cap; pruned after a day",
     ),

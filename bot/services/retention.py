@@ -9,6 +9,7 @@
 - Assisted sessions idle for longer than 15 minutes (``bot/services/assisted.py``).
 - Export files ("my data") older than a day.
 - Tip counts (who sent a neighbour tip, for the daily limit) older than a day.
+- WhatsApp webhook bodies not handled after a day (they live seconds; a safety net).
 
 Every run is one audit entry with the counts. No error keys.
 """
@@ -21,12 +22,20 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Attention, ConversationState, Delivery, Signal, utcnow
+from bot.models import (
+    Attention,
+    ConversationState,
+    Delivery,
+    Signal,
+    WhatsAppWebhookBody,
+    utcnow,
+)
 from bot.services import assisted, audit, neighbours, privacy
 
 LIEFLEED_YEARS = 2
 SIGNAL_DAYS = 90
 STATE_DAYS = 30
+WEBHOOK_BODY_DAYS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,7 @@ class RetentionResult:
     assisted_sessions: int = 0
     export_files: int = 0
     tip_counts: int = 0
+    webhook_bodies: int = 0
 
     def describe(self) -> str:
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in asdict(self).items())
@@ -84,6 +94,11 @@ async def run_retention(
         .where(ConversationState.updated_at < now - dt.timedelta(days=STATE_DAYS))
         .execution_options(synchronize_session=False)
     )
+    bodies = await session.execute(
+        delete(WhatsAppWebhookBody)
+        .where(WhatsAppWebhookBody.received_at < now - dt.timedelta(days=WEBHOOK_BODY_DAYS))
+        .execution_options(synchronize_session=False)
+    )
     sessions = await assisted.end_idle_sessions(session, now=now)
     files = privacy.remove_old_exports(now=now) if remove_files else 0
     tips = await neighbours.prune_tip_counts(session, now=now)
@@ -94,6 +109,7 @@ async def run_retention(
         assisted_sessions=sessions,
         export_files=files,
         tip_counts=tips,
+        webhook_bodies=bodies.rowcount or 0,  # type: ignore[attr-defined]
     )
     entry = await audit.record(
         session,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import mimetypes
@@ -44,10 +45,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels import common
 from bot.channels.common import ChatLocks, ChatView, RetryPolicy, chat_view
 from bot.channels.whatsapp import render, texts
-from bot.channels.whatsapp.store import first_time, record_status
+from bot.channels.whatsapp.store import (
+    drop_body,
+    first_time,
+    keep_body,
+    leftover_bodies,
+    record_status,
+)
 from bot.conversation import Chosen, Contact, Incoming, Location, Photo, Reply, Runtime, Text
 from bot.i18n import translator
-from bot.models import Channel
+from bot.models import Channel, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,7 @@ class WhatsAppChannel:
         # Webhook bodies taken in and handled after the answer (:meth:`take`), in order per chat.
         self._arrivals = ChatLocks()
         self._pending: set[asyncio.Task[None]] = set()
+        self._in_hand: set[int] = set()  # inbox rows this process is handling
         # Uploaded photos: sha256 of the bytes -> (media id, when), oldest first.
         self._uploaded: dict[str, tuple[str, float]] = {}
         wa.add_handlers(
@@ -106,22 +114,54 @@ class WhatsAppChannel:
 
     # --- webhook bodies --------------------------------------------------------------------
 
-    def take(self, body: bytes, chat: str | None) -> None:
+    async def keep(self, body: bytes, chat: str | None) -> int:
+        """Store a checked body before Meta gets its 200 (the durable inbox); its row id, for
+        :meth:`take`. A process that stops before the body is handled leaves the row for
+        :meth:`recover`."""
+        return await keep_body(self.sessions, body, chat)
+
+    def take(self, body: bytes, chat: str | None, row_id: int | None = None) -> None:
         """Handle a checked webhook body after the answer went back (Meta wants its 200 fast
         and repeats slow ones). Bodies of one chat are handled in the order they came; a repeat
-        is still dropped by message id in the database."""
-        task = asyncio.create_task(self._handle_body(body, chat))
+        is still dropped by message id in the database. ``row_id``: the body's inbox row,
+        deleted once it is handled."""
+        if row_id is not None:
+            self._in_hand.add(row_id)
+        task = asyncio.create_task(self._handle_body(body, chat, row_id))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _handle_body(self, body: bytes, chat: str | None) -> None:
+    async def _handle_body(self, body: bytes, chat: str | None, row_id: int | None = None) -> None:
         # The first thing the task does: wait its turn (asyncio's locks are first come, first
         # served, and tasks start in the order they were made).
         try:
             async with self._arrivals.hold(chat) if chat else contextlib.nullcontext():
                 await self.wa.webhook_update_handler(body)
+            if row_id is not None:
+                await drop_body(self.sessions, row_id)
         except Exception:  # pragma: no cover - pywa catches the handlers' own errors
+            # The row stays: :meth:`recover` tries it again a minute later.
             log.exception("whatsapp webhook body not handled")
+        finally:
+            if row_id is not None:
+                self._in_hand.discard(row_id)
+
+    async def recover(self, older_than: float | None = None) -> int:
+        """Handle the inbox's leftover bodies (a process stopped before it handled them), in
+        the order they came and per chat in order; with ``older_than`` only bodies received at
+        least that many seconds ago (not one another process is handling now). How many."""
+        before = None
+        if older_than is not None:
+            before = utcnow() - dt.timedelta(seconds=older_than)
+        taken = 0
+        for row_id, body, chat in await leftover_bodies(self.sessions, before):
+            if row_id in self._in_hand:
+                continue
+            self.take(body, chat, row_id)
+            taken += 1
+        if taken:
+            log.info("whatsapp: %d webhook bodies left from before handled again", taken)
+        return taken
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every body taken in is handled (a graceful stop; tests). False when

@@ -11,10 +11,17 @@
   background (Meta wants a fast answer and repeats slow ones): a chat's bodies one after the
   other, in the order they came; a repeat is dropped by message id in the database. A stop
   waits (up to ``DRAIN_SECONDS``) for the bodies taken in.
+- No body is lost when the process dies after the 200: the body is stored (table
+  ``whatsapp_webhook_body``, one INSERT; if that fails the answer is 503 and Meta sends it
+  again) before the answer and deleted once handled. At start-up the leftovers are handled, in
+  the order they came; every ``SWEEP_SECONDS`` rows older than ``LEFTOVER_SECONDS`` (another
+  process's) are too. A body handled twice acts once (the message-id dedupe).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -33,6 +40,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = wa_utils.HUB_SIG
 DRAIN_SECONDS = 25.0
 WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppChannel)
+# A body kept this long and not handled was left by a process that stopped: handle it here.
+LEFTOVER_SECONDS = 60.0
+SWEEP_SECONDS = 30.0
 
 
 class StartupError(Exception):
@@ -113,7 +123,13 @@ async def receive(request: web.Request) -> web.Response:
         payload = json.loads(body)
     except ValueError:
         return web.Response(status=400, text="Bad Request")
-    channel.take(body, chat_of(payload))
+    chat = chat_of(payload)
+    try:  # kept before the 200: a process that stops before handling it leaves the row
+        row_id = await channel.keep(body, chat)
+    except Exception:
+        log.exception("whatsapp webhook body not stored")
+        return web.Response(status=503, text="Service Unavailable")  # Meta sends it again
+    channel.take(body, chat, row_id)
     return web.Response(status=200, text="ok")
 
 
@@ -139,12 +155,32 @@ def mount_webhook(app: web.Application, channel: WhatsAppChannel) -> None:
     app.router.add_get(WHATSAPP_WEBHOOK_PATH, verify)
     app.router.add_post(WHATSAPP_WEBHOOK_PATH, receive)
 
+    sweeping: list[asyncio.Task[None]] = []
+
+    async def recover(app: web.Application) -> None:
+        await channel.recover()  # leftovers of a process that stopped before handling them
+        sweeping.append(asyncio.create_task(sweep()))
+
+    async def sweep() -> None:
+        # Another process's leftovers (it died): handled here once they are a minute old.
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await channel.recover(older_than=LEFTOVER_SECONDS)
+            except Exception:
+                log.exception("whatsapp: leftover webhook bodies not read")
+
     async def drain(app: web.Application) -> None:
+        for task in sweeping:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if not await channel.drain(DRAIN_SECONDS):
             log.warning("whatsapp: stopped with webhook bodies still being handled")
 
     async def close(app: web.Application) -> None:
         await channel.wa.api._session.aclose()
 
+    app.on_startup.append(recover)
     app.on_shutdown.append(drain)
     app.on_cleanup.append(close)

@@ -1,14 +1,16 @@
 """The few database reads and writes of the WhatsApp channel besides the runtime's turns.
 
 - :func:`first_time`: records a message id and says whether it is new (duplicates dropped);
-- :func:`record_status`: a status webhook (sent, delivered, read, failed) on its delivery row.
+- :func:`record_status`: a status webhook (sent, delivered, read, failed) on its delivery row;
+- :func:`keep_body` / :func:`drop_body` / :func:`leftover_bodies`: the durable inbox, webhook
+  bodies kept from before Meta's 200 until they are handled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,10 +18,42 @@ from bot.models import (
     Delivery,
     DeliveryStatus,
     WhatsAppInbound,
+    WhatsAppWebhookBody,
     utcnow,
 )
 
-__all__ = ["first_time", "record_status"]
+__all__ = ["drop_body", "first_time", "keep_body", "leftover_bodies", "record_status"]
+
+
+async def keep_body(
+    sessions: async_sessionmaker[AsyncSession], body: bytes, chat: str | None
+) -> int:
+    """Store a signed webhook body before it is answered (one short INSERT); its row id."""
+    row = WhatsAppWebhookBody(
+        body=body.decode("utf-8", "replace"), chat=chat[:128] if chat else None
+    )
+    async with sessions() as session, session.begin():
+        session.add(row)
+    return row.id
+
+
+async def drop_body(sessions: async_sessionmaker[AsyncSession], row_id: int) -> None:
+    """A body is handled: its row goes."""
+    async with sessions() as session, session.begin():
+        await session.execute(delete(WhatsAppWebhookBody).where(WhatsAppWebhookBody.id == row_id))
+
+
+async def leftover_bodies(
+    sessions: async_sessionmaker[AsyncSession], received_before: dt.datetime | None = None
+) -> list[tuple[int, bytes, str | None]]:
+    """Bodies kept and not handled (a process stopped first), in the order they came:
+    ``(row id, body, chat)``; only those received before ``received_before`` when given."""
+    query = select(WhatsAppWebhookBody.id, WhatsAppWebhookBody.body, WhatsAppWebhookBody.chat)
+    if received_before is not None:
+        query = query.where(WhatsAppWebhookBody.received_at < received_before)
+    async with sessions() as session:
+        rows = (await session.execute(query.order_by(WhatsAppWebhookBody.id))).all()
+    return [(row_id, body.encode("utf-8"), chat) for row_id, body, chat in rows]
 
 
 async def first_time(

@@ -778,8 +778,9 @@ def _status_line(ctx: Context, status: RequestStatus, figures: overview.Figures)
 @overview_dialog.prompt("show")
 async def show_overview(ctx: Context) -> None:
     round_ = await rounds.get_round(ctx.session, actor=ctx.person, round_id=ctx.data["round_id"])
-    area_ids = None if permissions.is_admin(ctx.person) else permissions.leader_area_ids(ctx.person)
-    numbers = await overview.round_overview(ctx.session, round_id=round_.id, area_ids=area_ids)
+    numbers = await overview.round_overview(
+        ctx.session, round_id=round_.id, scope=permissions.leader_scope(ctx.person)
+    )
     title = f"{round_.name(ctx.language)} {round_.year}"
     if len(numbers.by_area) == 1:
         title += f" · {numbers.by_area[0].area_name}"

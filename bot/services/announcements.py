@@ -251,6 +251,8 @@ def _audience_people(organisation_id: int, audience: Audience) -> Select[Any]:
         query = query.where(member_of(*street_conditions))
     if audience.roles:
         roles = [Role(r) for r in audience.roles]
+        if Role.LEADER in roles:
+            roles.append(Role.THEME_LEAD)  # project leaders: of an area or of a theme
         ways = [exists().where(RoleGrant.person_id == Person.id, RoleGrant.role.in_(roles))]
         if Role.GANGMAKER in roles:
             ways.append(member_of(StreetMembership.is_gangmaker.is_(True)))
@@ -395,10 +397,14 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 def _require_announcer(actor: Person | None, organisation_id: int) -> None:
     if actor is None:
         return  # the operator, on the command line
-    if actor.organisation_id != organisation_id or not (
-        permissions.is_admin(actor) or permissions.leader_area_ids(actor)
-    ):
+    if actor.organisation_id != organisation_id or not permissions.is_leader(actor):
         raise NotAllowed("perm.not_leader")
+
+
+def _single_area(announcement: Announcement) -> int | None:
+    """The area of an announcement for one area (its leaders read it in the audit log)."""
+    areas = (announcement.audience or {}).get("areas") or []
+    return int(areas[0]) if len(areas) == 1 else None
 
 
 def _send_time(send_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -554,6 +560,7 @@ async def schedule_announcement(
         object_type="announcement",
         object_id=announcement.id,
         organisation_id=announcement.organisation_id,
+        area_id=_single_area(announcement),
         send_at=when.isoformat(),
         audience=announcement.audience,
         languages=sorted(announcement.texts),
@@ -614,6 +621,7 @@ async def cancel_announcement(
         object_type="announcement",
         object_id=announcement.id,
         organisation_id=announcement.organisation_id,
+        area_id=_single_area(announcement),
     )
     return announcement
 

@@ -31,6 +31,7 @@ from bot.models import (
     Person,
     Role,
     RoleGrant,
+    Theme,
     WebAccount,
     utcnow,
 )
@@ -40,7 +41,18 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 15
 PASSWORD_MIN = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
-WEB_ROLES = ("admin", "leader", "payout")
+WEB_ROLES = ("admin", "leader", "theme_lead", "payout")
+# How a theme may be typed on the command line (also the Dutch words).
+THEME_WORDS = {
+    "liefleed": Theme.LIEFLEED,
+    "lief&leed": Theme.LIEFLEED,
+    "lief-leed": Theme.LIEFLEED,
+    "lief & leed": Theme.LIEFLEED,
+    "green": Theme.GREEN,
+    "groen": Theme.GREEN,
+    "clean": Theme.CLEAN,
+    "schoon": Theme.CLEAN,
+}
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown name as slow as a wrong password.
@@ -82,8 +94,9 @@ async def _by_username(session: AsyncSession, username: str) -> WebAccount | Non
 
 @dataclass(frozen=True)
 class Grant:
-    role: str  # admin, leader or payout
-    name: str | None = None  # the area (leader) or payout point (payout) by name
+    role: str  # admin, leader, theme_lead or payout
+    # The area (leader), the street theme (theme_lead) or the payout point (payout) by name.
+    name: str | None = None
 
 
 async def _grants(
@@ -104,6 +117,14 @@ async def _grants(
             if area_id is None:
                 raise AccountError(f"no area {grant.name!r}: leader needs --area NAME")
             item.area_id = area_id
+        elif grant.role == "theme_lead":
+            theme = THEME_WORDS.get(" ".join((grant.name or "").lower().split()))
+            if theme is None:
+                raise AccountError(
+                    f"no theme {grant.name!r}: theme_lead needs --theme "
+                    + "|".join(t.value for t in Theme)
+                )
+            item.theme = theme
         elif grant.role == "payout":
             point_id = await session.scalar(
                 select(PayoutPoint.id).where(
@@ -157,6 +178,7 @@ async def create_account(
             g.role == grant.role
             and g.area_id == grant.area_id
             and g.payout_point_id == grant.payout_point_id
+            and g.theme == grant.theme
             for g in person.roles
         ):
             session.add(grant)

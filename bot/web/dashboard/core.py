@@ -31,7 +31,7 @@ from bot.services import notify, permissions, streets
 
 SESSIONS_KEY = web.AppKey("dashboard_sessions", async_sessionmaker)
 CSRF_FIELD = "csrf"
-# Pages by what they need: "leader" = a leader of any area or an admin.
+# Pages by what they need: "leader" = a leader of any area or theme, or an admin.
 ADMIN, LEADER, PAYOUT = "admin", "leader", "payout"
 
 
@@ -52,13 +52,19 @@ class Ctx:
         return permissions.is_admin(self.person)
 
     @property
-    def area_ids(self) -> set[int] | None:
-        """The areas this user leads; None for an admin (every area)."""
-        return None if self.is_admin else permissions.leader_area_ids(self.person)
+    def scope(self) -> permissions.LeaderScope:
+        """The streets this user oversees: their areas and themes; everything for an admin."""
+        return permissions.leader_scope(self.person)
+
+    @property
+    def area_ids(self) -> frozenset[int] | None:
+        """The areas this user sees whole or in part; None for every area (an admin, a theme
+        lead)."""
+        return self.scope.whole_areas
 
     @property
     def is_leader(self) -> bool:
-        return self.is_admin or bool(permissions.leader_area_ids(self.person))
+        return permissions.is_leader(self.person)
 
     @property
     def is_payout(self) -> bool:

@@ -40,11 +40,9 @@ async def street_list(ctx: Ctx) -> web.StreamResponse:
     if term:
         key = streets.normalise_street_name(term) or term.lower()
         query = select(Street).where(
-            Street.organisation_id == ctx.org.id,
+            ctx.scope.streets(),
             or_(Street.name_key.contains(key), Street.invite_code == term.upper()),
         )
-        if ctx.area_ids is not None:
-            query = query.where(Street.area_id.in_(sorted(ctx.area_ids)))
         found = list(await ctx.session.scalars(query.order_by(Street.name).limit(200)))
     return ctx.render(
         "dashboard/streets.html",
@@ -61,7 +59,7 @@ async def _visible_street(ctx: Ctx, street_id: int) -> Street | web.Response:
     street = await ctx.session.get(Street, street_id)
     if street is None or street.organisation_id != ctx.org.id:
         return not_found(ctx)
-    if not permissions.can_lead_area(ctx.person, street.area_id):
+    if not permissions.can_lead_street(ctx.person, street):
         return forbidden(ctx)
     return street
 
@@ -85,6 +83,7 @@ async def street_detail(ctx: Ctx) -> web.StreamResponse:
             .where(
                 AuditEntry.organisation_id == ctx.org.id,
                 or_(
+                    AuditEntry.street_id == street.id,
                     (AuditEntry.object_type == "street") & (AuditEntry.object_id == street.id),
                     (AuditEntry.object_type == "budget_request")
                     & AuditEntry.object_id.in_([r.id for r in requests] or [-1]),

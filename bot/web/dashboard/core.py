@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from bot.models import Organisation, Person, Street, WebAccount, utcnow
 from bot.services import notify, permissions, streets
 
 SESSIONS_KEY = web.AppKey("dashboard_sessions", async_sessionmaker)
+# DASHBOARD_TRUSTED_PROXIES: how many proxies in front add to X-Forwarded-For (0: none).
+PROXIES_KEY = web.AppKey("dashboard_trusted_proxies", int)
 CSRF_FIELD = "csrf"
 # Pages by what they need: "leader" = a leader of any area or theme, or an admin.
 ADMIN, LEADER, PAYOUT = "admin", "leader", "payout"
@@ -88,6 +91,26 @@ class Ctx:
             template, self.request, base | context, status=status
         )
         return response
+
+
+def client_ip(request: web.Request) -> str:
+    """The client's address: the connection's, or behind trusted proxies the one the nearest
+    of them added to X-Forwarded-For. Entries further left are written by the client and can
+    be anything, so they are never used."""
+    proxies = request.app.get(PROXIES_KEY, 0)
+    if proxies:
+        hops = [
+            hop.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for hop in header.split(",")
+            if hop.strip()
+        ]
+        if len(hops) >= proxies:
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass  # a broken header: fall back to the connection's address
+    return request.remote or "unknown"
 
 
 def has_role(ctx: Ctx, need: str) -> bool:

@@ -1,7 +1,7 @@
 """Streets: pending sign-ups to approve or reject, search, and a street's details.
 
 Approving and rejecting is :func:`bot.services.streets.review_street`; the gangmakers are told
-with the chat's own message (:func:`handlers.leader.street_text`) through the outbox.
+with the chat's own message (:func:`bot.i18n.decisions.street_text`) through the outbox.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 
 from bot.errors import DomainError
+from bot.i18n.decisions import STREET_REASONS, reason_text, street_text
 from bot.models import AuditEntry, BudgetRequest, Street
 from bot.services import permissions, streets
 from bot.web.dashboard.core import (
@@ -26,7 +27,6 @@ from bot.web.dashboard.core import (
     url,
 )
 from bot.web.dashboard.review import visible_areas
-from handlers.leader import STREET_REASONS, _reason_text, street_text
 
 routes = web.RouteTableDef()
 
@@ -136,7 +136,7 @@ async def street_review(ctx: Ctx) -> web.StreamResponse:
         street=street,
         contact=await streets.area_contact(ctx.session, street),
         reason=partial(
-            _reason_text,
+            reason_text,
             presets=STREET_REASONS,
             data={"reason_key": reason_key or None, "reason": reason},
         ),

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     dashboard_secure_cookie: bool = Field(
         default=True, description="true (https only) or false (plain http on localhost)"
     )
+    dashboard_trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="0 (no proxy: the connection's address) or the number of proxies in front "
+        "that add to X-Forwarded-For",
+    )
 
     @field_validator("database_url")
     @classmethod

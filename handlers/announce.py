@@ -24,7 +24,7 @@ import datetime as dt
 
 from bot.conversation import MAX_OPTIONS, ROW_MAX_CHARS, Context, Dialog, Option
 from bot.delivery.timing import wall_time, zone
-from bot.errors import IllegalTransition, NotAllowed
+from bot.errors import IllegalTransition
 from bot.i18n import LANGUAGE_NAMES, lazy
 from bot.i18n.error_texts import error_text
 from bot.models import Announcement, AnnouncementStatus, Area, Person, Role, Theme
@@ -110,8 +110,7 @@ def _toggle(ctx: Context, kind: str, value: object) -> None:
 
 
 def _require_announcer(person: Person) -> None:
-    if not (permissions.is_admin(person) or permissions.leader_area_ids(person)):
-        raise NotAllowed("perm.not_leader")
+    permissions.require_leader(person)
 
 
 def _send_at(ctx: Context) -> dt.datetime | None:

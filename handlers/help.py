@@ -25,11 +25,11 @@ async def show_help(ctx: Context) -> None:
                 "Lief & Leed."
             )
         )
-    elif not roles & {Role.LEADER, Role.PAYOUT, Role.ADMIN}:
+    elif not roles & {Role.LEADER, Role.THEME_LEAD, Role.PAYOUT, Role.ADMIN}:
         lines.append(
             ctx._("Do you want to do something nice with your neighbours? Sign up your street.")
         )
-    if roles & {Role.LEADER, Role.ADMIN}:
+    if roles & {Role.LEADER, Role.THEME_LEAD, Role.ADMIN}:
         lines.append(ctx._("As a project leader you check requests and new streets."))
     if roles & {Role.PAYOUT, Role.ADMIN}:
         lines.append(ctx._("As a payout point you cash the codes of gangmakers."))

@@ -11,7 +11,8 @@ Three dialogs, each a menu entry for leaders and admins (``handlers/menu.py``):
 - ``overview``: a round's requests counted per status and per area.
 
 Rules (who may decide, which amounts, which transitions) live in ``bot.services``; this module
-turns the conversation into calls and tells the people involved (``bot.services.notify``).
+turns the conversation into calls and tells the people involved (``bot.services.notify``), with
+the texts of ``bot/i18n/decisions.py``, which the web dashboard uses too.
 """
 
 from __future__ import annotations
@@ -23,16 +24,24 @@ from typing import TypeVar
 from bot.conversation import MAX_OPTIONS, ROW_MAX_CHARS, Context, Dialog, Option
 from bot.errors import IllegalTransition, InvalidInput
 from bot.i18n import Translator, lazy
+from bot.i18n.decisions import (  # noqa: F401  (the decision texts, shared with the web)
+    BUDGET_REASONS,
+    STREET_REASONS,
+    _point_lines,
+    _questions,
+    _reason_text,
+    decision_text,
+    street_label,
+    street_text,
+)
 from bot.i18n.error_texts import error_text, status_word
 from bot.i18n.lazy import LazyText
 from bot.models import (
     BudgetRequest,
-    PayoutPoint,
     Person,
     RequestStatus,
     Round,
     Street,
-    StreetStatus,
 )
 from bot.parsing.money import parse_money
 from bot.services import budget, notify, overview, permissions, rounds, streets
@@ -48,10 +57,6 @@ def shorten(text: str, limit: int = ROW_MAX_CHARS) -> str:
     """Data shown as an option label (a street name) cut to fit a list row."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def street_label(street: Street) -> str:
-    return f"{street.name} {street.section}" if street.section else street.name
 
 
 def _has_text(text: str) -> bool:
@@ -135,30 +140,6 @@ def _ask_page(
     ctx.ask("\n".join(lines), [*options, *pager.navigation(ctx)])
 
 
-def _point_lines(t: Translator, points: Sequence[PayoutPoint]) -> str:
-    lines = []
-    for point in points:
-        line = "• " + ", ".join(part for part in (point.name, point.address) if part)
-        if point.opening_hours:
-            line += ". " + t._("Open: {hours}", hours=point.opening_hours)
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _questions(t: Translator, contact: str | None) -> str:
-    if contact:
-        return t._("Questions? Ask your project leader: {contact}", contact=contact)
-    return t._("Questions? Ask your project leader.")
-
-
-def _reason_text(t: Translator, presets: dict[str, tuple[LazyText, LazyText]], data: dict) -> str:
-    """The reason in ``t``'s language: a chosen preset is translated, a typed one is kept."""
-    key = data.get("reason_key")
-    if key in presets:
-        return t.tr(presets[key][1])
-    return str(data.get("reason") or "")
-
-
 def _ask_reason(ctx: Context, question: str, presets: dict[str, tuple[LazyText, LazyText]]) -> None:
     ctx.ask(
         question,
@@ -220,29 +201,6 @@ def _done(ctx: Context, told: int) -> None:
 # =============================================================================================
 
 review = Dialog("review", entry="queue")
-
-BUDGET_REASONS: dict[str, tuple[LazyText, LazyText]] = {
-    "plan": (
-        lazy.pgettext("row", "Plan not complete"),
-        lazy._("The plan is not complete. Please add what is missing."),
-    ),
-    "neighbours": (
-        lazy.pgettext("row", "Few neighbours join"),
-        lazy._("The activity does not bring enough neighbours together."),
-    ),
-    "amount": (
-        lazy.pgettext("row", "Amount too high"),
-        lazy._("The amount is high for this activity and the number of neighbours."),
-    ),
-    "food": (
-        lazy.pgettext("row", "Too much food and drink"),
-        lazy._("Too much of the money goes to food and drinks."),
-    ),
-    "own": (
-        lazy.pgettext("row", "No own contribution"),
-        lazy._("We miss a contribution from the neighbours themselves."),
-    ),
-}
 
 
 def _request_row(ctx: Context, request: BudgetRequest) -> str:
@@ -472,74 +430,11 @@ async def confirm(ctx: Context) -> None:
     ctx.goto("queue")
 
 
-def decision_text(
-    t: Translator,
-    *,
-    request: BudgetRequest,
-    street: str,
-    points: Sequence[PayoutPoint],
-    contact: str | None,
-    reason: Callable[[Translator], str],
-) -> str:
-    """What a gangmaker reads about the decision, in their language (``t``)."""
-    names = {"reference": request.reference, "street": street}
-    if request.status == S.REJECTED:
-        return "\n".join(
-            [
-                t._("Your request {reference} for {street} is not approved.", **names),
-                t._("Reason: {reason}", reason=reason(t)),
-                _questions(t, contact),
-            ]
-        )
-    awarded = t.money(request.awarded_cents or 0)
-    if request.status == S.PARTLY_APPROVED:
-        lines = [
-            t._(
-                "Your request {reference} for {street} is partly approved. You get {amount} "
-                "of the {asked} you asked.",
-                amount=awarded,
-                asked=t.money(request.amount_cents),
-                **names,
-            ),
-            t._("Reason: {reason}", reason=reason(t)),
-        ]
-    else:
-        lines = [
-            t._(
-                "Good news! Your request {reference} for {street} is approved. You get {amount}.",
-                amount=awarded,
-                **names,
-            )
-        ]
-    lines.append(t._("Your payout code: {code}", code=request.payout_code))
-    if points:
-        lines.append(t._("Pick up the money with this code at:"))
-        lines.append(_point_lines(t, points))
-    else:
-        lines.append(_questions(t, contact))
-    return "\n".join(lines)
-
-
 # =============================================================================================
 # pending_streets: new sign-ups
 # =============================================================================================
 
 pending = Dialog("pending_streets", entry="list")
-
-STREET_REASONS: dict[str, tuple[LazyText, LazyText]] = {
-    "duplicate": (
-        lazy.pgettext("row", "Already signed up"),
-        lazy._("This street is already signed up."),
-    ),
-    "area": (
-        lazy.pgettext("row", "Not in our area"),
-        lazy._("This street is not in our area."),
-    ),
-    "unclear": (
-        lazy.pgettext("row", "Sign-up not clear"),
-        lazy._("The sign-up is not clear to us."),
-    ),
-}
 
 
 @pending.prompt("list")
@@ -697,31 +592,6 @@ async def confirm_street(ctx: Context) -> None:
     ctx.goto("list")
 
 
-def street_text(
-    t: Translator, *, street: Street, contact: str | None, reason: Callable[[Translator], str]
-) -> str:
-    """What a gangmaker reads about their street's sign-up, in their language (``t``)."""
-    name = street_label(street)
-    if street.status == StreetStatus.ACTIVE:
-        return "\n".join(
-            [
-                t._("Good news! Your street {street} is approved.", street=name),
-                t._("You can now ask for a contribution. Choose it in the menu."),
-                t._(
-                    "Other neighbours can help as gangmaker with the code {code}.",
-                    code=street.invite_code,
-                ),
-            ]
-        )
-    return "\n".join(
-        [
-            t._("Your sign-up of {street} is not approved.", street=name),
-            t._("Reason: {reason}", reason=reason(t)),
-            _questions(t, contact),
-        ]
-    )
-
-
 # =============================================================================================
 # overview: a round in numbers
 # =============================================================================================
@@ -778,8 +648,9 @@ def _status_line(ctx: Context, status: RequestStatus, figures: overview.Figures)
 @overview_dialog.prompt("show")
 async def show_overview(ctx: Context) -> None:
     round_ = await rounds.get_round(ctx.session, actor=ctx.person, round_id=ctx.data["round_id"])
-    area_ids = None if permissions.is_admin(ctx.person) else permissions.leader_area_ids(ctx.person)
-    numbers = await overview.round_overview(ctx.session, round_id=round_.id, area_ids=area_ids)
+    numbers = await overview.round_overview(
+        ctx.session, round_id=round_.id, scope=permissions.leader_scope(ctx.person)
+    )
     title = f"{round_.name(ctx.language)} {round_.year}"
     if len(numbers.by_area) == 1:
         title += f" · {numbers.by_area[0].area_name}"

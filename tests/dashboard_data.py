@@ -1,5 +1,6 @@
 """A small organisation for the dashboard tests: two areas, streets with gangmakers, a round
-with submitted requests, and web accounts (an admin, a leader of one area, a payout point)."""
+with submitted requests, and web accounts (an admin, a leader of one area, a payout point, and
+a theme lead of green streets: only Schiedamseweg in Delfshaven is green)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ async def seed(session: AsyncSession, *, now: dt.datetime) -> Data:
         session, org, north, "Zaagmolenstraat", gangmakers=(gm_tr,)
     )
     south_street = await factories.street(session, org, south, "Schiedamseweg", gangmakers=(gm_nl,))
+    south_street.theme_green = True
     pending = await factories.street(
         session, org, north, "Bergweg", status=StreetStatus.PENDING, gangmakers=(gm_nl,)
     )
@@ -88,6 +90,10 @@ async def seed(session: AsyncSession, *, now: dt.datetime) -> Data:
     await web_accounts.create_account(
         session, organisation=org, username="buurthuis", password=PASSWORD,
         grants=[web_accounts.Grant("payout", "Buurthuis Noord")], first_name="Bram",
+    )  # fmt: skip
+    await web_accounts.create_account(
+        session, organisation=org, username="groen", password=PASSWORD,
+        grants=[web_accounts.Grant("theme_lead", "groen")], first_name="Gijs",
     )  # fmt: skip
     return Data(org, north, south, round_, north_street, south_street, pending, gm_tr, gm_nl,
                 requests)  # fmt: skip

@@ -56,6 +56,14 @@ def test_users_create_list_reset_and_sign_in(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     assert "sanne" in created.stdout
 
+    # A theme lead: one street theme in every area, typed in English or Dutch.
+    themed = gangmaker(db, "users", "create", "gijs", "--role", "theme_lead", "--theme", "Groen",
+                       "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    assert themed.returncode == 0, themed.stderr
+    no_theme = gangmaker(db, "users", "create", "x3", "--role", "theme_lead", "--theme", "paars",
+                         "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    assert no_theme.returncode == 2 and "paars" in no_theme.stderr
+
     short = gangmaker(db, "users", "create", "x1", "--role", "admin", "--password-stdin",
                       stdin="short\n")  # fmt: skip
     assert short.returncode == 2 and "at least" in short.stderr
@@ -71,7 +79,8 @@ def test_users_create_list_reset_and_sign_in(tmp_path: Path) -> None:
     assert "sanne\tleader:Charlois, leader:Delfshaven" in listed.stdout or (
         "sanne\tleader:Delfshaven, leader:Charlois" in listed.stdout
     )
-    assert "x1" not in listed.stdout and "x2" not in listed.stdout
+    assert "gijs\ttheme_lead:green" in listed.stdout
+    assert "x1" not in listed.stdout and "x2" not in listed.stdout and "x3" not in listed.stdout
 
     async def sign_in(password: str) -> object:
         engine = make_engine(f"sqlite+aiosqlite:///{db}")

@@ -2,7 +2,8 @@
 
 One leader's afternoon: sign in, create a round, compose and schedule an announcement,
 approve and reject requests, export and open the file; then an area leader is refused another
-area's page and a form without its CSRF token is refused.
+area's page, a form without its CSRF token is refused, and a theme lead is refused a street
+without their theme but sees one with it.
 
 Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (CI), where it fails.
 With DASHBOARD_SCREENSHOTS=DIR the main pages are saved there as PNG (docs/screenshots).
@@ -122,8 +123,8 @@ async def test_a_leaders_afternoon(site: tuple[str, Any, Data], browser: Any) ->
     # Create a round.
     await page.get_by_role("link", name="Rondes").click()
     await page.get_by_role("link", name="Nieuwe ronde").click()
-    await page.get_by_label("Nederlands *").fill("Najaarsronde")
-    await page.get_by_label("English").fill("Autumn round")
+    await page.get_by_label("Nederlands *", exact=True).fill("Najaarsronde")
+    await page.get_by_label("English", exact=True).fill("Autumn round")
     start = utcnow() + dt.timedelta(days=14)
     await page.get_by_label("Opent").fill(start.strftime("%Y-%m-%dT09:00"))
     await page.get_by_label("Sluit").fill(
@@ -131,6 +132,14 @@ async def test_a_leaders_afternoon(site: tuple[str, Any, Data], browser: Any) ->
     )
     await page.get_by_label("Maximum per aanvraag (€)").fill("300")
     await page.get_by_label("flower_bulbs").check()
+    # Its opening message per language: the missing ones are shown once one is written.
+    opening = page.locator("#missing-opening")
+    assert await opening.inner_text() == ""
+    await page.get_by_label("Bericht als de ronde begint: Nederlands *").fill("De ronde is open!")
+    await page.get_by_label("Bericht als de ronde begint: Türkçe").fill("Tur açıldı!")
+    missing = (await opening.inner_text()).split(":", 1)[1]
+    assert "English" in missing and "Türkçe" not in missing and "Nederlands" not in missing
+    assert await page.locator("#missing-closing").inner_text() == ""
     await shot(page, "round-form")
     await page.get_by_role("button", name="Ronde opslaan").click()
     await page.get_by_text("De ronde is opgeslagen.").wait_for()
@@ -139,6 +148,11 @@ async def test_a_leaders_afternoon(site: tuple[str, Any, Data], browser: Any) ->
         created = await session.scalar(select(Round).where(Round.id != data.round.id))
     assert created is not None and created.names["en"] == "Autumn round"
     assert created.max_amount_cents == 30000 and created.in_kind_offers == ["flower_bulbs"]
+    async with make_sessionmaker(engine)() as session:
+        planned = await session.scalar(
+            select(Announcement).where(Announcement.round_id.is_not(None))
+        )
+    assert planned is not None and planned.texts == {"nl": "De ronde is open!", "tr": "Tur açıldı!"}
 
     # Compose an announcement: missing languages shown, live recipient count.
     await page.get_by_role("link", name="Berichten").click()
@@ -164,7 +178,9 @@ async def test_a_leaders_afternoon(site: tuple[str, Any, Data], browser: Any) ->
     await page.get_by_text("Gepland voor").wait_for()
     await shot(page, "announcement")
     async with make_sessionmaker(engine)() as session:
-        announcement = await session.scalar(select(Announcement))
+        announcement = await session.scalar(
+            select(Announcement).where(Announcement.round_id.is_(None))
+        )
     assert announcement is not None and announcement.status == AnnouncementStatus.SCHEDULED
     assert announcement.audience == {"languages": ["tr"]}
 
@@ -227,6 +243,19 @@ async def test_a_leaders_afternoon(site: tuple[str, Any, Data], browser: Any) ->
         )
     assert (await posted.value).status == 403
     assert await status_of(engine, remaining.id) == RequestStatus.SUBMITTED
+
+    # The theme lead of green streets: refused a street without the theme, let into a green
+    # street in another area.
+    await page.goto(f"{base}/dashboard/")
+    await page.get_by_role("button", name="Uitloggen").click()
+    await page.wait_for_url(f"{base}/dashboard/login")
+    await sign_in(page, base, "groen")
+    response = await page.goto(f"{base}/dashboard/streets/{data.north_street.id}")
+    assert response is not None and response.status == 403
+    assert await page.locator("h1").inner_text() == "Niet toegestaan"
+    response = await page.goto(f"{base}/dashboard/streets/{data.south_street.id}")
+    assert response is not None and response.status == 200
+    assert await page.locator("h1").inner_text() == "Schiedamseweg"
 
     # On a phone.
     phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)

@@ -129,6 +129,42 @@ async def test_leader_sees_only_their_area(client: TestClient, data: Data) -> No
     assert own_street.status == 200
 
 
+async def test_theme_lead_sees_and_decides_only_their_theme(
+    client: TestClient, data: Data, engine: AsyncEngine
+) -> None:
+    # "groen" leads the green streets: Schiedamseweg (Delfshaven) only.
+    assert await sign_in(client, "groen") == 303
+    queue = await (await client.get("/dashboard/review")).text()
+    assert "Buurtbarbecue" in queue
+    assert "Straatfeest" not in queue and "Plantjesdag" not in queue
+    # Any area may be picked (a theme runs through all): only the theme's streets in it.
+    north = await client.get(f"/dashboard/review?area={data.north.id}")
+    assert north.status == 200 and "Straatfeest" not in await north.text()
+    assert (await client.get(f"/dashboard/streets/{data.north_street.id}")).status == 403
+    assert (await client.get(f"/dashboard/streets/{data.south_street.id}")).status == 200
+    pending = await (await client.get("/dashboard/streets")).text()
+    assert "Bergweg" not in pending  # a sign-up in Noord without the theme
+    csrf = await token(client, "/dashboard/review")
+    north_request, south_request = data.requests[0], data.requests[2]
+    refused = await client.post(
+        f"/dashboard/review/{north_request.id}",
+        data={"csrf": csrf, "decision": "approve"},
+        allow_redirects=False,
+    )
+    assert refused.status == 403
+    assert (await fetch(engine, BudgetRequest, north_request.id)).status == RequestStatus.SUBMITTED  # type: ignore[attr-defined]
+    await client.post(
+        f"/dashboard/review/{south_request.id}", data={"csrf": csrf, "decision": "approve"}
+    )
+    assert (await fetch(engine, BudgetRequest, south_request.id)).status == RequestStatus.APPROVED  # type: ignore[attr-defined]
+    streets_csv = (await (await client.get("/dashboard/exports/streets.csv")).read()).decode(
+        "utf-8-sig"
+    )
+    assert "Schiedamseweg" in streets_csv and "Zaagmolenstraat" not in streets_csv
+    overview = await (await client.get(f"/dashboard/overview/{data.round.id}")).text()
+    assert "Delfshaven" in overview and "Noord" in overview  # every area, the theme's figures
+
+
 async def test_leader_cannot_decide_in_another_area(
     client: TestClient, data: Data, engine: AsyncEngine
 ) -> None:
@@ -275,6 +311,8 @@ async def test_round_created_with_names_and_scheduled_message(
             "max_amount": "250",
             "offer": "flower_bulbs",
             "opening_nl": "De najaarsronde is open!",
+            "opening_tr": "Sonbahar turu açıldı!",
+            "opening_en": "   ",
         },
     )
     assert response.status == 200
@@ -287,6 +325,9 @@ async def test_round_created_with_names_and_scheduled_message(
         planned = await session.scalar(select(Announcement))
         assert planned is not None and planned.round_id == created.id
         assert planned.status == AnnouncementStatus.SCHEDULED
+        # A text per language; an empty one is left out (those people get the Dutch text).
+        assert planned.texts == {"nl": "De najaarsronde is open!", "tr": "Sonbahar turu açıldı!"}
+        assert planned.send_at == created.opens_at
     # A window that closes before it opens changes nothing and says why.
     bad = await client.post(
         "/dashboard/rounds/new",
@@ -294,6 +335,20 @@ async def test_round_created_with_names_and_scheduled_message(
               "max_amount": "250", "theme": "general"},
     )  # fmt: skip
     assert bad.status == 400
+    # A planned message without its Dutch text is refused, and no round is made.
+    no_dutch = await client.post(
+        "/dashboard/rounds/new",
+        data={"csrf": csrf, "name_nl": "Winterronde", "opens_at": opens, "closes_at": closes,
+              "max_amount": "250", "theme": "general", "closing_en": "Last week!"},
+    )  # fmt: skip
+    assert no_dutch.status == 400
+    page = await no_dutch.text()
+    assert "Een mededeling heeft een Nederlandse tekst nodig." in page
+    assert "Last week!" in page  # the form keeps what was typed
+    async with make_sessionmaker(engine)() as session:
+        names = [r.names["nl"] for r in await session.scalars(select(Round))]
+        assert "Winterronde" not in names
+        assert len(list(await session.scalars(select(Announcement)))) == 1
 
 
 async def test_announcement_count_preview_and_schedule(
@@ -380,3 +435,50 @@ async def test_review_queue_pages_through_a_long_queue(
     assert 'rel="prev"' in second and 'rel="next"' not in second
     shown = {r.reference for r in data.requests if r.reference in first + second}
     assert shown == {r.reference for r in data.requests}
+
+
+async def test_audit_log_by_area_for_leaders_and_by_theme_for_theme_leads(
+    client: TestClient, data: Data, engine: AsyncEngine
+) -> None:
+    north, south = data.requests[0], data.requests[2]
+    await sign_in(client, "admin")
+    csrf = await token(client, "/dashboard/review")
+    await client.post(f"/dashboard/review/{north.id}", data={"csrf": csrf, "decision": "approve"})
+    await client.post(
+        f"/dashboard/review/{south.id}",
+        data={"csrf": csrf, "decision": "reject", "reason": "Te laat ingediend"},
+    )
+    async with make_sessionmaker(engine)() as session:
+        entries = {
+            e.object_id: e
+            for e in await session.scalars(
+                select(AuditEntry).where(AuditEntry.object_type == "budget_request")
+            )
+        }
+    assert (entries[north.id].area_id, entries[north.id].street_id) == (
+        data.north.id,
+        data.north_street.id,
+    )
+    assert (entries[south.id].area_id, entries[south.id].street_id) == (
+        data.south.id,
+        data.south_street.id,
+    )
+    # The admin filters by area.
+    only_south = await (await client.get(f"/dashboard/audit?area={data.south.id}")).text()
+    assert south.reference in only_south and north.reference not in only_south
+
+    async def as_user(username: str) -> str:
+        await client.post("/dashboard/logout", data={"csrf": await token(client)})
+        assert await sign_in(client, username) == 303
+        return await (await client.get("/dashboard/audit")).text()
+
+    # The leader of Noord reads the admin's decision in Noord, not the one in Delfshaven.
+    page = await as_user("noord")
+    assert north.reference in page and south.reference not in page
+    assert (await client.get(f"/dashboard/audit?area={data.north.id}")).status == 200
+    assert (await client.get(f"/dashboard/audit?area={data.south.id}")).status == 403
+    # The theme lead of green streets reads the decision on the green street only.
+    page = await as_user("groen")
+    assert south.reference in page and north.reference not in page
+    in_north = await (await client.get(f"/dashboard/audit?area={data.north.id}")).text()
+    assert south.reference not in in_north

@@ -145,7 +145,7 @@ class MenuFacts:
 
     @property
     def is_leader(self) -> bool:
-        return Role.LEADER in self.roles or self.is_admin
+        return bool(self.roles & {Role.LEADER, Role.THEME_LEAD}) or self.is_admin
 
     @property
     def is_payout(self) -> bool:
@@ -153,7 +153,7 @@ class MenuFacts:
 
     @property
     def is_staff(self) -> bool:
-        return bool(self.roles & {Role.LEADER, Role.PAYOUT, Role.ADMIN})
+        return bool(self.roles & {Role.LEADER, Role.THEME_LEAD, Role.PAYOUT, Role.ADMIN})
 
 
 def everyone(facts: MenuFacts) -> bool:

@@ -31,7 +31,7 @@ from bot.models.organisation import Area, Organisation, PayoutPoint
 from bot.models.people import ChannelIdentity, Person, RoleGrant
 from bot.models.privacy import AssistedSession, Signal
 from bot.models.street import Street, StreetMembership
-from bot.models.web import WebAccount
+from bot.models.web import WebAccount, WebLoginFailure
 from bot.models.whatsapp import (
     LinkCode,
     WhatsAppConversation,
@@ -80,6 +80,7 @@ __all__ = [
     "StreetSubscription",
     "Theme",
     "WebAccount",
+    "WebLoginFailure",
     "WhatsAppConversation",
     "WhatsAppInbound",
     "WhatsAppWebhookBody",

@@ -21,3 +21,8 @@ class AuditEntry(IdMixin, Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # The street and area the action concerns (a street, its request, attention or sign-up),
+    # so the leaders of that area or theme read it. No foreign keys, like the actor: the
+    # entry outlives a street that is removed.
+    area_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    street_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -29,6 +29,8 @@ class RoundTheme(enum.StrEnum):
 class Role(enum.StrEnum):
     GANGMAKER = "gangmaker"
     LEADER = "leader"
+    # A project leader of a street theme (Lief & Leed, green, clean) across every area.
+    THEME_LEAD = "theme_lead"
     PAYOUT = "payout"
     RESIDENT = "resident"
     ADMIN = "admin"

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.models.base import Base, CreatedMixin, IdMixin, UTCDateTime, str_enum
-from bot.models.enums import Channel, Role
+from bot.models.enums import Channel, Role, Theme
 
 
 class Person(IdMixin, CreatedMixin, Base):
@@ -45,7 +45,8 @@ class Person(IdMixin, CreatedMixin, Base):
 
 
 class RoleGrant(IdMixin, Base):
-    """One role of a person; a leader has one grant per area, a payout point one per point."""
+    """One role of a person; a leader has one grant per area, a theme lead one per street theme,
+    a payout point one per point."""
 
     __tablename__ = "role_grant"
     __table_args__ = (UniqueConstraint("person_id", "role", "area_id", "payout_point_id"),)
@@ -54,6 +55,8 @@ class RoleGrant(IdMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     payout_point_id: Mapped[int | None] = mapped_column(ForeignKey("payout_point.id"))
+    # Only for THEME_LEAD: the street theme led, in every area.
+    theme: Mapped[Theme | None] = mapped_column(str_enum(Theme))
 
     person: Mapped[Person] = relationship(back_populates="roles")
 

@@ -1,8 +1,8 @@
 """Accounts for the project leaders' web dashboard.
 
 An account signs a :class:`~bot.models.Person` in on the web; what the account may see and do
-comes from that person's role grants (admin, leader per area, payout point), the same rules the
-chat uses. Only a hash of the password is stored (argon2).
+comes from that person's role grants (admin, leader per area, theme lead per street theme,
+payout point), the same rules the chat uses. Only a hash of the password is stored (argon2).
 """
 
 from __future__ import annotations
@@ -31,3 +31,14 @@ class WebAccount(IdMixin, CreatedMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
 
     person: Mapped[Person] = relationship(lazy="joined")
+
+
+class WebLoginFailure(IdMixin, Base):
+    """A wrong sign-in from one client address, kept only for the lock-out window (rows
+    older than that are deleted at the next failure): too many from one address, across
+    accounts, block that address for a while."""
+
+    __tablename__ = "web_login_failure"
+
+    client_ip: Mapped[str] = mapped_column(String(45), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

@@ -244,6 +244,7 @@ async def _audit(
         object_type="budget_request",
         object_id=request.id,
         organisation_id=request.street.organisation_id,
+        street=request.street,
         reference=request.reference,
         **details,
     )
@@ -386,10 +387,11 @@ async def review_request(
     reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> BudgetRequest:
-    """A leader of the street's area (or an admin) approves, partly approves or rejects."""
+    """A leader of the street's area or theme (or an admin) approves, partly approves or
+    rejects."""
     now = _now(now)
     request = await _get_request(session, actor, request_id)
-    permissions.require_leader_of(actor, request.street.area_id)
+    permissions.require_leader_of_street(actor, request.street)
     if decision not in _DECISIONS:
         raise InvalidInput("budget.decision_unknown", decision=str(decision))
     target, action = _DECISIONS[decision]
@@ -603,7 +605,8 @@ async def request_by_reference(
     session: AsyncSession, *, actor: Person, reference: str
 ) -> BudgetRequest:
     """A request by its reference, typed loosely ("b-k7m2qx", "K7M2QX"); visible to the
-    street's gangmakers, the area's leaders and admins, ``NotFound`` for anybody else."""
+    street's gangmakers, the leaders of its area or theme and admins, ``NotFound`` for
+    anybody else."""
     key = codes.normalise_code(reference)
     if len(key) == 7 and key.startswith("B"):
         key = key[1:]
@@ -617,8 +620,8 @@ async def request_by_reference(
     await _with_relations(session, request)
     if request.street.organisation_id != actor.organisation_id:
         raise NotFound("budget.not_found")
-    if not permissions.can_lead_area(
-        actor, request.street.area_id
+    if not permissions.can_lead_street(
+        actor, request.street
     ) and not await permissions.is_gangmaker_of(session, actor, request.street_id):
         raise NotFound("budget.not_found")
     return request
@@ -634,24 +637,23 @@ async def review_queue(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[BudgetRequest]:
-    """Requests in the leader's areas (all areas for an admin), oldest first.
+    """Requests of the streets the leader oversees (their areas, their themes; everything for
+    an admin), oldest first. ``area_id`` narrows to one area: a theme lead may pick any (their
+    theme's streets in it), an area leader only their own.
 
     ``status`` None means awaiting review (SUBMITTED); ``"all"`` means every status.
     ``limit`` and ``offset`` page through a long queue (the web dashboard).
     """
-    if area_id is not None:
-        permissions.require_leader_of(actor, area_id)
-        area_ids: set[int] | None = {area_id}
-    elif permissions.is_admin(actor):
-        area_ids = None
-    else:
-        area_ids = permissions.leader_area_ids(actor)
-        if not area_ids:
-            raise NotAllowed("perm.not_leader")
+    scope = permissions.leader_scope(actor)
+    if scope.empty:
+        raise NotAllowed("perm.not_leader")
+    whole = scope.whole_areas
+    if area_id is not None and whole is not None and area_id not in whole:
+        raise NotAllowed("perm.not_leader_of_area")
 
-    streets = select(Street.id).where(Street.organisation_id == actor.organisation_id)
-    if area_ids is not None:
-        streets = streets.where(Street.area_id.in_(area_ids))
+    streets = select(Street.id).where(scope.streets())
+    if area_id is not None:
+        streets = streets.where(Street.area_id == area_id)
     query = select(BudgetRequest).where(BudgetRequest.street_id.in_(streets))
     if round_id is not None:
         query = query.where(BudgetRequest.round_id == round_id)

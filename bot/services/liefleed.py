@@ -486,6 +486,7 @@ async def correct_attention(
             action="liefleed.corrected",
             object_type="attention",
             object_id=attention.id,
+            street=street,
             street_id=street.id,
             fields=changed,
         )
@@ -518,6 +519,7 @@ async def _remove(
         action="liefleed.removed",
         object_type="attention",
         object_id=attention_id,
+        street=await session.get(Street, pot.street_id),
         street_id=pot.street_id,
         year=pot.year,
         cost_cents=attention.cost_cents,
@@ -564,11 +566,12 @@ async def recent_attentions(
     now: dt.datetime | None = None,
 ) -> list[AttentionView]:
     """The street's latest attentions (by date given, then by logging), newest first, for its
-    gangmakers and for leaders of its area; ``editable`` marks what the actor may still change."""
+    gangmakers and for leaders of its area or theme; ``editable`` marks what the actor may still
+    change."""
     now = _aware_now(now)
     street = await _street_of_org(session, actor, street_id)
     is_gangmaker = await permissions.is_gangmaker_of(session, actor, street.id)
-    if not is_gangmaker and not permissions.can_lead_area(actor, street.area_id):
+    if not is_gangmaker and not permissions.can_lead_street(actor, street):
         raise NotAllowed("perm.not_your_street")
     org = await _organisation(session, street.organisation_id)
     window = dt.timedelta(days=org.liefleed_edit_days)

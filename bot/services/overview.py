@@ -3,9 +3,10 @@
 Everything is counted in the database with ``GROUP BY``; Python only arranges the few grouped
 rows (areas x statuses), so the cost does not grow with the number of requests in Python.
 
-Permissions are the caller's: pass ``area_ids`` (for a leader,
-:func:`bot.services.permissions.leader_area_ids`; ``None`` for an admin, meaning every area).
-An empty set shows nothing.
+Permissions are the caller's: pass ``scope`` (:func:`bot.services.permissions.leader_scope`:
+a leader's areas and a theme lead's themes; an admin's covers everything), or only
+``area_ids`` (``None`` meaning every area). An empty set or scope shows nothing. With a theme
+in the scope every area is listed, counting only the streets the scope reaches.
 
 Error keys (``bot.errors`` type, key, parameters):
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.engine import Row
@@ -33,6 +35,7 @@ from bot.models import (
     Street,
     StreetStatus,
 )
+from bot.services.permissions import LeaderScope
 
 S = RequestStatus
 # Statuses in which an amount was awarded (and counts as awarded), and in which it was cashed.
@@ -90,13 +93,27 @@ def _empty_statuses() -> dict[RequestStatus, Figures]:
     return dict.fromkeys(RequestStatus, Figures())
 
 
+def _reach(
+    area_ids: Collection[int] | None, scope: LeaderScope | None
+) -> tuple[Collection[int] | None, Any]:
+    """(the areas listed, None for all; a condition on Street or None) for the caller's view."""
+    if scope is None:
+        return area_ids, None
+    return scope.whole_areas, None if scope.everything else scope.streets()
+
+
 async def round_overview(
-    session: AsyncSession, *, round_id: int, area_ids: Collection[int] | None = None
+    session: AsyncSession,
+    *,
+    round_id: int,
+    area_ids: Collection[int] | None = None,
+    scope: LeaderScope | None = None,
 ) -> RoundOverview:
     """Requests of one round by status and by area: counts, asked, awarded and paid cents."""
     round_ = await session.get(Round, round_id)
     if round_ is None:
         raise NotFound("round.not_found")
+    area_ids, street_filter = _reach(area_ids, scope)
 
     area_query = select(Area.id, Area.name).where(Area.organisation_id == round_.organisation_id)
     if area_ids is not None:
@@ -124,6 +141,8 @@ async def round_overview(
         )
         if area_ids is not None:
             query = query.where(Street.area_id.in_([area_id for area_id, _ in areas]))
+        if street_filter is not None:
+            query = query.where(street_filter)
         grouped = (await session.execute(query)).all()
 
     by_area_status: dict[int, dict[RequestStatus, Figures]] = {
@@ -192,6 +211,7 @@ async def liefleed_spending(
     organisation_id: int,
     year: int,
     area_ids: Collection[int] | None = None,
+    scope: LeaderScope | None = None,
 ) -> LiefLeedSpending:
     """Per area: the Lief & Leed streets of ``year``, their attentions and the cents spent.
 
@@ -200,6 +220,8 @@ async def liefleed_spending(
     whose pot was not opened yet counts the organisation's yearly amount. Attentions count in
     the year of their pot. One query.
     """
+    area_ids, street_filter = _reach(area_ids, scope)
+    reach = [street_filter] if street_filter is not None else []
     pot = LiefLeedPot
     streets = (
         select(
@@ -220,6 +242,7 @@ async def liefleed_spending(
                 ),
                 pot.id.is_not(None),
             ),
+            *reach,
         )
         .group_by(Street.area_id)
         .subquery()
@@ -232,7 +255,7 @@ async def liefleed_spending(
         )
         .join(pot, pot.id == Attention.pot_id)
         .join(Street, Street.id == pot.street_id)
-        .where(Street.organisation_id == organisation_id, pot.year == year)
+        .where(Street.organisation_id == organisation_id, pot.year == year, *reach)
         .group_by(Street.area_id)
         .subquery()
     )

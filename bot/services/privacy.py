@@ -206,7 +206,8 @@ REGISTRY: tuple[TableRule, ...] = (
         nullify=("actor_person_id",),
         texts=("details",),
         export=False,
-        note="kept for accountability; actor, object and helped_by lose the person",
+        note="kept for accountability; actor, object and helped_by lose the person "
+        "(the street and area it concerns are no personal data)",
         custom=_anonymise_audit,
     ),
     TableRule("organisation", note="no personal data"),
@@ -266,6 +267,13 @@ REGISTRY: tuple[TableRule, ...] = (
         plain=("address",),
         export=False,
         note="when a chat may get its next message; rows are pruned after a minute",
+    ),
+    TableRule(
+        "web_login_failure",
+        plain=("client_ip",),
+        export=False,
+        note="a wrong dashboard sign-in from an address, no account or person; rows are "
+        "deleted after the lock-out window (15 minutes)",
     ),
 )
 

@@ -7,8 +7,8 @@ A round belongs to the campaign year in which it opens, counted in the organisat
 
 Error keys (with their parameters):
 
-- ``NotAllowed("perm.not_leader")``: only an admin or a project leader (of any area) manages
-  rounds.
+- ``NotAllowed("perm.not_leader")``: only an admin or a project leader (of any area or theme)
+  manages rounds.
 - ``NotFound("round.not_found")``: no such round in the actor's organisation (update).
 - ``InvalidInput("round.name_nl_required")``: the Dutch name is missing or blank.
 - ``InvalidInput("round.name_too_long", language=..., max=120)``: a name is longer than ``max``.
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import Organisation, Person, Round, RoundTheme, utcnow
 from bot.services import audit, permissions
 
@@ -38,9 +38,9 @@ OFFER_MAX = 40
 
 
 def require_round_manager(person: Person) -> None:
-    """Admins and every project leader may announce and change rounds."""
-    if not (permissions.is_admin(person) or permissions.leader_area_ids(person)):
-        raise NotAllowed("perm.not_leader")
+    """Admins and every project leader (of an area or a theme) may announce and change
+    rounds."""
+    permissions.require_leader(person)
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:

@@ -65,6 +65,7 @@ async def set_welfare_contact(
         object_type="area",
         object_id=area.id,
         organisation_id=area.organisation_id,
+        area_id=area.id,
         contact_id=area.welfare_contact_id,
     )
     return area

@@ -380,6 +380,7 @@ async def _reopen(
         action="street.reopened",
         object_type="street",
         object_id=street.id,
+        street=street,
         previous_status=old_status.value,
     )
     entry.at = now
@@ -479,8 +480,8 @@ async def area_contact(session: AsyncSession, street: Street) -> str | None:
 
 
 async def pending_streets(session: AsyncSession, *, actor: Person) -> list[Street]:
-    """Streets waiting for review: in the leader's areas, or all of the organisation for an
-    admin; oldest first."""
+    """Streets waiting for review: in the leader's areas or with their themes, or all of the
+    organisation for an admin; oldest first."""
     query = (
         select(Street)
         .where(
@@ -489,12 +490,10 @@ async def pending_streets(session: AsyncSession, *, actor: Person) -> list[Stree
         )
         .order_by(Street.created_at, Street.id)
     )
-    if not permissions.is_admin(actor):
-        areas = permissions.leader_area_ids(actor)
-        if not areas:
-            raise NotAllowed("perm.not_leader_of_area")
-        query = query.where(Street.area_id.in_(sorted(areas)))
-    return list(await session.scalars(query))
+    scope = permissions.leader_scope(actor)
+    if scope.empty:
+        raise NotAllowed("perm.not_leader_of_area")
+    return list(await session.scalars(query.where(scope.streets())))
 
 
 async def _transition(
@@ -531,7 +530,7 @@ async def review_street(
     """Approve (PENDING -> ACTIVE) or reject (PENDING -> REJECTED, reason required)."""
     now = now or utcnow()
     street = await _get_street(session, actor, street_id)
-    permissions.require_leader_of(actor, street.area_id)
+    permissions.require_leader_of_street(actor, street)
     if street.status != StreetStatus.PENDING:
         raise IllegalTransition("street.not_pending", status=street.status.value)
     reason = _valid_reason(reason, required=not approve)
@@ -549,6 +548,7 @@ async def review_street(
         action="street.approved" if approve else "street.rejected",
         object_type="street",
         object_id=street.id,
+        street=street,
         reason=reason,
     )
     entry.at = now
@@ -570,7 +570,7 @@ async def deactivate_street(
     """
     now = now or utcnow()
     street = await _get_street(session, actor, street_id)
-    permissions.require_leader_of(actor, street.area_id)
+    permissions.require_leader_of_street(actor, street)
     if street.status != StreetStatus.ACTIVE:
         raise IllegalTransition("street.not_active", status=street.status.value)
     reason = _valid_reason(reason, required=False)
@@ -587,6 +587,7 @@ async def deactivate_street(
         action="street.deactivated",
         object_type="street",
         object_id=street.id,
+        street=street,
         reason=reason,
     )
     entry.at = now

@@ -5,7 +5,12 @@ module only answers "who is signing in". Passwords are hashed with argon2 (argon
 wrong password and an unknown name get the same answer, so names cannot be guessed.
 
 After :data:`MAX_FAILURES` wrong passwords in a row the account is locked for
-:data:`LOCK_MINUTES` minutes (a correct password does not help while locked).
+:data:`LOCK_MINUTES` minutes (a correct password does not help while locked). Across accounts,
+:data:`IP_MAX_FAILURES` wrong sign-ins (wrong passwords or unknown names) from one client
+address within :data:`IP_WINDOW_MINUTES` minutes refuse every sign-in from that address until
+the oldest of them is that old (one guessing many names is stopped too). The failures per
+address are rows of ``web_login_failure``, kept only for the window, so several web processes
+count together.
 
 Errors (web and command line only, never shown in the chat): :class:`LoginRefused` with
 ``reason`` ``"invalid"`` or ``"locked"``; :class:`AccountError` for the command line.
@@ -15,13 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -31,17 +37,33 @@ from bot.models import (
     Person,
     Role,
     RoleGrant,
+    Theme,
     WebAccount,
+    WebLoginFailure,
     utcnow,
 )
 from bot.services import audit
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
+IP_MAX_FAILURES = 20
+IP_WINDOW_MINUTES = 15
 PASSWORD_MIN = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
-WEB_ROLES = ("admin", "leader", "payout")
+WEB_ROLES = ("admin", "leader", "theme_lead", "payout")
+# How a theme may be typed on the command line (also the Dutch words).
+THEME_WORDS = {
+    "liefleed": Theme.LIEFLEED,
+    "lief&leed": Theme.LIEFLEED,
+    "lief-leed": Theme.LIEFLEED,
+    "lief & leed": Theme.LIEFLEED,
+    "green": Theme.GREEN,
+    "groen": Theme.GREEN,
+    "clean": Theme.CLEAN,
+    "schoon": Theme.CLEAN,
+}
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown name as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -82,8 +104,9 @@ async def _by_username(session: AsyncSession, username: str) -> WebAccount | Non
 
 @dataclass(frozen=True)
 class Grant:
-    role: str  # admin, leader or payout
-    name: str | None = None  # the area (leader) or payout point (payout) by name
+    role: str  # admin, leader, theme_lead or payout
+    # The area (leader), the street theme (theme_lead) or the payout point (payout) by name.
+    name: str | None = None
 
 
 async def _grants(
@@ -104,6 +127,14 @@ async def _grants(
             if area_id is None:
                 raise AccountError(f"no area {grant.name!r}: leader needs --area NAME")
             item.area_id = area_id
+        elif grant.role == "theme_lead":
+            theme = THEME_WORDS.get(" ".join((grant.name or "").lower().split()))
+            if theme is None:
+                raise AccountError(
+                    f"no theme {grant.name!r}: theme_lead needs --theme "
+                    + "|".join(t.value for t in Theme)
+                )
+            item.theme = theme
         elif grant.role == "payout":
             point_id = await session.scalar(
                 select(PayoutPoint.id).where(
@@ -157,6 +188,7 @@ async def create_account(
             g.role == grant.role
             and g.area_id == grant.area_id
             and g.payout_point_id == grant.payout_point_id
+            and g.theme == grant.theme
             for g in person.roles
         ):
             session.add(grant)
@@ -213,23 +245,74 @@ async def list_accounts(session: AsyncSession) -> list[WebAccount]:
     return list(await session.scalars(select(WebAccount).order_by(WebAccount.username)))
 
 
-async def authenticate(
-    session: AsyncSession, *, username: str, password: str, now: dt.datetime | None = None
-) -> WebAccount:
-    """The account when the password is right and it is not locked; else :class:`LoginRefused`.
+async def _address_blocked_until(
+    session: AsyncSession, client_ip: str, now: dt.datetime
+) -> dt.datetime | None:
+    """When the address may try again, if it has too many recent failures; else None."""
+    window = dt.timedelta(minutes=IP_WINDOW_MINUTES)
+    times = list(
+        await session.scalars(
+            select(WebLoginFailure.at)
+            .where(WebLoginFailure.client_ip == client_ip, WebLoginFailure.at > now - window)
+            .order_by(WebLoginFailure.at)
+        )
+    )
+    if len(times) < IP_MAX_FAILURES:
+        return None
+    # Free again when so many have aged out that one more try stays under the limit.
+    return times[len(times) - IP_MAX_FAILURES] + window
 
-    The caller commits also on a refusal, so the failure counter is kept."""
+
+async def _address_failed(
+    session: AsyncSession, client_ip: str | None, now: dt.datetime
+) -> dt.datetime | None:
+    """Count a failure of the address (and forget those older than the window); the time
+    the address is blocked until when this one reached the limit."""
+    if not client_ip:
+        return None
+    window = dt.timedelta(minutes=IP_WINDOW_MINUTES)
+    await session.execute(
+        delete(WebLoginFailure)
+        .where(WebLoginFailure.at <= now - window)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(WebLoginFailure(client_ip=client_ip[:45], at=now))
+    await session.flush()
+    until = await _address_blocked_until(session, client_ip[:45], now)
+    if until is not None:
+        log.warning("dashboard sign-in: %s blocked until %s", client_ip, until.isoformat())
+    return until
+
+
+async def authenticate(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    client_ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> WebAccount:
+    """The account when the password is right, the account is not locked and the client's
+    address (``client_ip``) is not blocked; else :class:`LoginRefused`.
+
+    The caller commits also on a refusal, so the failure counters are kept."""
     now = now or utcnow()
+    if client_ip:
+        blocked = await _address_blocked_until(session, client_ip[:45], now)
+        if blocked is not None:
+            raise LoginRefused("locked", until=blocked)
     account = await _by_username(session, username[:200])
     if account is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        raise LoginRefused("invalid")
+        blocked = await _address_failed(session, client_ip, now)
+        raise LoginRefused("locked", until=blocked) if blocked else LoginRefused("invalid")
     if account.locked_until is not None and account.locked_until > now:
         raise LoginRefused("locked", until=account.locked_until)
     try:
         _hasher.verify(account.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        blocked = await _address_failed(session, client_ip, now)
         account.failed_logins += 1
         if account.failed_logins >= MAX_FAILURES:
             account.failed_logins = 0
@@ -245,6 +328,8 @@ async def authenticate(
             )
             raise LoginRefused("locked", until=account.locked_until) from None
         await session.flush()
+        if blocked is not None:
+            raise LoginRefused("locked", until=blocked) from None
         raise LoginRefused("invalid") from None
     account.failed_logins = 0
     account.locked_until = None

@@ -44,6 +44,7 @@ def build_app(
     telegram_webhook: tuple[str, str] | None = None,
     whatsapp: WhatsAppChannel | None = None,
     dashboard: tuple[str, bool] | None = None,
+    dashboard_proxies: int = 0,
 ) -> web.Application:
     """The web app; ``telegram`` with ``telegram_webhook=(url, secret)`` adds the webhook."""
     app = web.Application()
@@ -63,7 +64,13 @@ def build_app(
         from bot.web.dashboard import mount_dashboard
 
         secret_key, secure_cookie = dashboard
-        mount_dashboard(app, engine, secret_key=secret_key, secure_cookie=secure_cookie)
+        mount_dashboard(
+            app,
+            engine,
+            secret_key=secret_key,
+            secure_cookie=secure_cookie,
+            trusted_proxies=dashboard_proxies,  # DASHBOARD_TRUSTED_PROXIES
+        )
 
     async def close_engine(app: web.Application) -> None:
         await app[ENGINE_KEY].dispose()
@@ -99,7 +106,12 @@ def serve(settings: Settings, *, contexts: Sequence[CleanupContext] = ()) -> int
     if settings.dashboard and settings.dashboard_secret_key:
         dashboard = (settings.dashboard_secret_key, settings.dashboard_secure_cookie)
     app = build_app(
-        engine, telegram=telegram, telegram_webhook=webhook, whatsapp=whatsapp, dashboard=dashboard
+        engine,
+        telegram=telegram,
+        telegram_webhook=webhook,
+        whatsapp=whatsapp,
+        dashboard=dashboard,
+        dashboard_proxies=settings.dashboard_trusted_proxies,
     )
     app.cleanup_ctx.extend(contexts)
     try:

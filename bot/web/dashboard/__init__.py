@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import make_sessionmaker
 from bot.web.dashboard import announce, auth, exports, overview, payout, review, rounds, streets
-from bot.web.dashboard.core import SESSIONS_KEY, csrf_middleware, security_headers
+from bot.web.dashboard.core import PROXIES_KEY, SESSIONS_KEY, csrf_middleware, security_headers
 
 PREFIX = "/dashboard"
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -34,10 +34,11 @@ def cookie_key(secret: str) -> bytes:
 
 
 def build_dashboard(
-    engine: AsyncEngine, *, secret_key: str, secure_cookie: bool = True
+    engine: AsyncEngine, *, secret_key: str, secure_cookie: bool = True, trusted_proxies: int = 0
 ) -> web.Application:
     app = web.Application(middlewares=[security_headers])
     app[SESSIONS_KEY] = make_sessionmaker(engine)
+    app[PROXIES_KEY] = trusted_proxies
     setup_session(
         app,
         EncryptedCookieStorage(
@@ -64,10 +65,21 @@ def build_dashboard(
 
 
 def mount_dashboard(
-    app: web.Application, engine: AsyncEngine, *, secret_key: str, secure_cookie: bool = True
+    app: web.Application,
+    engine: AsyncEngine,
+    *,
+    secret_key: str,
+    secure_cookie: bool = True,
+    trusted_proxies: int = 0,
 ) -> None:
     app.add_subapp(
-        PREFIX, build_dashboard(engine, secret_key=secret_key, secure_cookie=secure_cookie)
+        PREFIX,
+        build_dashboard(
+            engine,
+            secret_key=secret_key,
+            secure_cookie=secure_cookie,
+            trusted_proxies=trusted_proxies,
+        ),
     )
 
     async def to_dashboard(request: web.Request) -> web.Response:

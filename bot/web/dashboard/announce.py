@@ -107,19 +107,18 @@ async def count(ctx: Ctx) -> web.StreamResponse:
         )
     except DomainError as error:
         return web.json_response({"error": ctx.error(error)}, status=400)
-    resolved = await ann.resolve_audience(ctx.session, ctx.org.id, audience)
-    languages = sorted({r.language for r in resolved.recipients})
+    counted = await ann.count_audience(ctx.session, ctx.org.id, audience)
     return web.json_response(
         {
-            "recipients": len(resolved.recipients),
-            "opted_out": resolved.opted_out,
-            "unreachable": resolved.unreachable,
-            "no_consent": resolved.no_consent,
-            "languages": languages,
+            "recipients": counted.recipients,
+            "opted_out": counted.opted_out,
+            "unreachable": counted.unreachable,
+            "no_consent": counted.no_consent,
+            "languages": list(counted.languages),
             "label": ctx.t.ngettext(
                 "{n} person gets this message.",
                 "{n} people get this message.",
-                len(resolved.recipients),
+                counted.recipients,
             ),
         }
     )

@@ -9,7 +9,7 @@ from aiohttp_session import get_session, new_session
 from bot.db import transaction
 from bot.i18n import translator
 from bot.services import web_accounts
-from bot.web.dashboard.core import SESSIONS_KEY, Ctx, csrf_token, page
+from bot.web.dashboard.core import SESSIONS_KEY, Ctx, client_ip, csrf_token, page
 
 routes = web.RouteTableDef()
 
@@ -56,7 +56,9 @@ async def login(request: web.Request) -> web.Response:
     async with transaction(request.app[SESSIONS_KEY]) as session:
         # Caught inside the transaction: the failure counter is committed with it.
         try:
-            account = await web_accounts.authenticate(session, username=username, password=password)
+            account = await web_accounts.authenticate(
+                session, username=username, password=password, client_ip=client_ip(request)
+            )
             account_id, version = account.id, account.session_version
         except web_accounts.LoginRefused as error:
             refused = error

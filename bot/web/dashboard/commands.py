@@ -1,6 +1,7 @@
 """`gangmaker users`: the dashboard's accounts from the command line.
 
-    gangmaker users create NAME --role admin|leader|payout [--area AREA] [--point POINT]
+    gangmaker users create NAME --role admin|leader|theme_lead|payout [--area AREA]
+                           [--theme liefleed|green|clean] [--point POINT]
                            [--first-name NAME] [--language nl] [--password-stdin]
     gangmaker users reset-password NAME [--password-stdin]
     gangmaker users list
@@ -30,10 +31,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--role",
         action="append",
         required=True,
-        choices=["admin", "leader", "payout"],
-        help="repeat for several; leader needs --area, payout needs --point",
+        choices=["admin", "leader", "theme_lead", "payout"],
+        help="repeat for several; leader needs --area, theme_lead --theme, payout --point",
     )
     create.add_argument("--area", action="append", default=[], help="area a leader leads")
+    create.add_argument(
+        "--theme",
+        action="append",
+        default=[],
+        help="street theme a theme lead leads in every area: liefleed, green or clean",
+    )
     create.add_argument("--point", action="append", default=[], help="payout point by name")
     create.add_argument("--first-name", help="shown in the dashboard (default: the user name)")
     create.add_argument("--language", default="nl", choices=SHIPPED_LANGUAGES)
@@ -86,6 +93,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
                                 if g.payout_point_id
                                 else ""
                             )
+                            + (f":{g.theme.value}" if g.theme else "")
                             for g in account.person.roles
                         )
                         locked = " (locked)" if account.locked_until else ""
@@ -101,7 +109,8 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
                 org: Organisation = await get_default_organisation(session, settings.organisation)
                 grants = []
                 for role in args.role:
-                    names = {"leader": args.area, "payout": args.point}.get(role) or [None]
+                    by_role = {"leader": args.area, "payout": args.point, "theme_lead": args.theme}
+                    names = by_role.get(role) or [None]
                     grants += [accounts.Grant(role, name) for name in names]
                 account = await accounts.create_account(
                     session,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,8 +31,10 @@ from bot.models import Organisation, Person, Street, WebAccount, utcnow
 from bot.services import notify, permissions, streets
 
 SESSIONS_KEY = web.AppKey("dashboard_sessions", async_sessionmaker)
+# DASHBOARD_TRUSTED_PROXIES: how many proxies in front add to X-Forwarded-For (0: none).
+PROXIES_KEY = web.AppKey("dashboard_trusted_proxies", int)
 CSRF_FIELD = "csrf"
-# Pages by what they need: "leader" = a leader of any area or an admin.
+# Pages by what they need: "leader" = a leader of any area or theme, or an admin.
 ADMIN, LEADER, PAYOUT = "admin", "leader", "payout"
 
 
@@ -52,13 +55,19 @@ class Ctx:
         return permissions.is_admin(self.person)
 
     @property
-    def area_ids(self) -> set[int] | None:
-        """The areas this user leads; None for an admin (every area)."""
-        return None if self.is_admin else permissions.leader_area_ids(self.person)
+    def scope(self) -> permissions.LeaderScope:
+        """The streets this user oversees: their areas and themes; everything for an admin."""
+        return permissions.leader_scope(self.person)
+
+    @property
+    def area_ids(self) -> frozenset[int] | None:
+        """The areas this user sees whole or in part; None for every area (an admin, a theme
+        lead)."""
+        return self.scope.whole_areas
 
     @property
     def is_leader(self) -> bool:
-        return self.is_admin or bool(permissions.leader_area_ids(self.person))
+        return permissions.is_leader(self.person)
 
     @property
     def is_payout(self) -> bool:
@@ -82,6 +91,26 @@ class Ctx:
             template, self.request, base | context, status=status
         )
         return response
+
+
+def client_ip(request: web.Request) -> str:
+    """The client's address: the connection's, or behind trusted proxies the one the nearest
+    of them added to X-Forwarded-For. Entries further left are written by the client and can
+    be anything, so they are never used."""
+    proxies = request.app.get(PROXIES_KEY, 0)
+    if proxies:
+        hops = [
+            hop.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for hop in header.split(",")
+            if hop.strip()
+        ]
+        if len(hops) >= proxies:
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass  # a broken header: fall back to the connection's address
+    return request.remote or "unknown"
 
 
 def has_role(ctx: Ctx, need: str) -> bool:

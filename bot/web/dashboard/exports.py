@@ -1,6 +1,7 @@
 """Exports for the finance department (CSV and XLSX) and the audit log, filterable.
 
-A leader's export holds only their own areas. Every export is written to the audit log.
+A leader's export holds only the streets they oversee (their areas, a theme lead's theme).
+Every export is written to the audit log.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bot.models import (
     Area,
@@ -25,7 +26,7 @@ from bot.models import (
     Round,
     Street,
 )
-from bot.services import audit
+from bot.services import audit, streets
 from bot.services.liefleed import current_year
 from bot.web.dashboard.core import LEADER, Ctx, forbidden, int_or_none, page
 from bot.web.dashboard.review import rounds_of_org, visible_areas
@@ -47,10 +48,7 @@ def _local(ctx: Ctx, value: dt.datetime | None) -> str:
 
 
 def _streets_query(ctx: Ctx) -> Any:
-    query = select(Street.id).where(Street.organisation_id == ctx.org.id)
-    if ctx.area_ids is not None:
-        query = query.where(Street.area_id.in_(sorted(ctx.area_ids)))
-    return query
+    return select(Street.id).where(Street.organisation_id == ctx.org.id, ctx.scope.streets())
 
 
 async def requests_table(ctx: Ctx, round_id: int) -> Table:
@@ -214,14 +212,19 @@ async def audit_page(ctx: Ctx) -> web.StreamResponse:
     query = ctx.request.query
     action = query.get("action", "").strip()[:48]
     object_type = query.get("object_type", "").strip()[:32]
+    area_id = int_or_none(query.get("area"))
+    areas = await visible_areas(ctx)
+    if area_id is not None and area_id not in {a.id for a in areas}:
+        return forbidden(ctx)
     stmt = select(AuditEntry).where(AuditEntry.organisation_id == ctx.org.id)
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
+    if area_id is not None:
+        stmt = stmt.where(AuditEntry.area_id == area_id)
     if not ctx.is_admin:
-        # A leader reads only their own actions: the log names people of other areas.
-        stmt = stmt.where(AuditEntry.actor_person_id == ctx.person.id)
+        stmt = stmt.where(_visible_entries(ctx))
     entries = list(await ctx.session.scalars(stmt.order_by(AuditEntry.at.desc()).limit(300)))
     actions = list(
         await ctx.session.scalars(
@@ -236,6 +239,20 @@ async def audit_page(ctx: Ctx) -> web.StreamResponse:
         title=ctx.t._("Audit log"),
         entries=entries,
         actions=actions,
-        selected={"action": action, "object_type": object_type},
-        areas=await visible_areas(ctx),
+        selected={"action": action, "object_type": object_type, "area": area_id},
+        areas=areas,
+        area_names={a.id: a.name for a in await streets.areas_of(ctx.session, ctx.org.id)},
     )
+
+
+def _visible_entries(ctx: Ctx) -> Any:
+    """What a leader reads: every entry of the areas they lead, of the streets with a theme
+    they lead (a theme lead), and their own actions. Entries of other areas stay hidden: they
+    name what happened to other streets."""
+    scope = ctx.scope
+    ways = [AuditEntry.actor_person_id == ctx.person.id]
+    if scope.area_ids:
+        ways.append(AuditEntry.area_id.in_(sorted(scope.area_ids)))
+    if scope.themes:
+        ways.append(AuditEntry.street_id.in_(select(Street.id).where(scope.streets())))
+    return or_(*ways)

@@ -1,6 +1,7 @@
 """The start page and a round in numbers, with charts drawn server-side by pygal (SVG).
 
-The figures are :mod:`bot.services.overview`'s; a leader sees only their own areas.
+The figures are :mod:`bot.services.overview`'s; a leader sees only their own areas, a theme
+lead only the streets with their theme (in every area).
 """
 
 from __future__ import annotations
@@ -109,14 +110,14 @@ async def round_page(ctx: Ctx) -> web.StreamResponse:
     round_id = int(ctx.request.match_info["round_id"])
     try:
         round_ = await rounds.get_round(ctx.session, actor=ctx.person, round_id=round_id)
-        ov = await overview.round_overview(ctx.session, round_id=round_.id, area_ids=ctx.area_ids)
+        ov = await overview.round_overview(ctx.session, round_id=round_.id, scope=ctx.scope)
     except NotFound:
         return not_found(ctx)
     spending = await overview.liefleed_spending(
         ctx.session,
         organisation_id=ctx.org.id,
         year=round_.year if round_.year else current_year(ctx.org, ctx.now),
-        area_ids=ctx.area_ids,
+        scope=ctx.scope,
     )
     return ctx.render(
         "dashboard/overview.html",

@@ -1,7 +1,7 @@
 """The review queue: filter requests, approve, partly approve or reject them.
 
 The rules are :func:`bot.services.budget.review_request`'s; the gangmakers are told with the
-chat's own message (:func:`handlers.leader.decision_text`) through the outbox, each in their
+chat's own message (:func:`bot.i18n.decisions.decision_text`) through the outbox, each in their
 own language, exactly as when a leader decides in the chat.
 """
 
@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.errors import DomainError
+from bot.i18n.decisions import BUDGET_REASONS, decision_text, reason_text, street_label
 from bot.models import Area, RequestStatus, Round
 from bot.services import budget, streets
 from bot.services.payout_points import payout_points_for_street
@@ -28,7 +29,6 @@ from bot.web.dashboard.core import (
     tell_gangmakers,
     url,
 )
-from handlers.leader import BUDGET_REASONS, _reason_text, decision_text, street_label
 
 routes = web.RouteTableDef()
 STATUSES = [s.value for s in RequestStatus]
@@ -138,7 +138,7 @@ async def decide(ctx: Ctx) -> web.StreamResponse:
         points=await payout_points_for_street(ctx.session, street),
         contact=await streets.area_contact(ctx.session, street),
         reason=partial(
-            _reason_text,
+            reason_text,
             presets=BUDGET_REASONS,
             data={"reason_key": reason_key or None, "reason": reason},
         ),

@@ -1,6 +1,6 @@
 """Rounds: list, create and edit (names per language, window, maximum, in-kind offers) and
-the round's own scheduled announcements. Rules: :mod:`bot.services.rounds` and
-:func:`bot.services.announcements.plan_round_announcements`."""
+the round's own scheduled announcements (a text per language, Dutch required). Rules:
+:mod:`bot.services.rounds` and :func:`bot.services.announcements.plan_round_announcements`."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ def _page(ctx: Ctx, round_: Any, form: dict[str, Any] | None, status: int = 200)
         languages=[(code, language_name(code)) for code in SHIPPED_LANGUAGES],
         themes=[t.value for t in RoundTheme],
         offers=OFFERS,
+        plans=[
+            ("opening", ctx.t._("Message when the round opens")),
+            ("closing", ctx.t._("Message a week before it closes")),
+        ],
     )
 
 
@@ -116,9 +120,16 @@ async def round_create(ctx: Ctx) -> web.StreamResponse:
     raise web.HTTPSeeOther(url(ctx, "rounds"))
 
 
+def plan_texts(form: MultiDictProxy[Any], group: str) -> dict[str, str] | None:
+    """The texts of one planned message per language (``opening_nl``, ``closing_tr``, ...);
+    None when none was written. Dutch is required once any is (the service says so)."""
+    texts = {code: str(form.get(f"{group}_{code}") or "").strip() for code in SHIPPED_LANGUAGES}
+    return {code: text for code, text in texts.items() if text} or None
+
+
 async def _plan(ctx: Ctx, round_: Any, form: MultiDictProxy[Any]) -> list[Announcement]:
-    opening = {"nl": str(form.get("opening_nl") or "")} if form.get("opening_nl") else None
-    closing = {"nl": str(form.get("closing_nl") or "")} if form.get("closing_nl") else None
+    opening = plan_texts(form, "opening")
+    closing = plan_texts(form, "closing")
     if not opening and not closing:
         return []
     return await announcements.plan_round_announcements(

@@ -1,7 +1,7 @@
 """Streets: pending sign-ups to approve or reject, search, and a street's details.
 
 Approving and rejecting is :func:`bot.services.streets.review_street`; the gangmakers are told
-with the chat's own message (:func:`handlers.leader.street_text`) through the outbox.
+with the chat's own message (:func:`bot.i18n.decisions.street_text`) through the outbox.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 
 from bot.errors import DomainError
+from bot.i18n.decisions import STREET_REASONS, reason_text, street_text
 from bot.models import AuditEntry, BudgetRequest, Street
 from bot.services import permissions, streets
 from bot.web.dashboard.core import (
@@ -26,7 +27,6 @@ from bot.web.dashboard.core import (
     url,
 )
 from bot.web.dashboard.review import visible_areas
-from handlers.leader import STREET_REASONS, _reason_text, street_text
 
 routes = web.RouteTableDef()
 
@@ -40,11 +40,9 @@ async def street_list(ctx: Ctx) -> web.StreamResponse:
     if term:
         key = streets.normalise_street_name(term) or term.lower()
         query = select(Street).where(
-            Street.organisation_id == ctx.org.id,
+            ctx.scope.streets(),
             or_(Street.name_key.contains(key), Street.invite_code == term.upper()),
         )
-        if ctx.area_ids is not None:
-            query = query.where(Street.area_id.in_(sorted(ctx.area_ids)))
         found = list(await ctx.session.scalars(query.order_by(Street.name).limit(200)))
     return ctx.render(
         "dashboard/streets.html",
@@ -61,7 +59,7 @@ async def _visible_street(ctx: Ctx, street_id: int) -> Street | web.Response:
     street = await ctx.session.get(Street, street_id)
     if street is None or street.organisation_id != ctx.org.id:
         return not_found(ctx)
-    if not permissions.can_lead_area(ctx.person, street.area_id):
+    if not permissions.can_lead_street(ctx.person, street):
         return forbidden(ctx)
     return street
 
@@ -85,6 +83,7 @@ async def street_detail(ctx: Ctx) -> web.StreamResponse:
             .where(
                 AuditEntry.organisation_id == ctx.org.id,
                 or_(
+                    AuditEntry.street_id == street.id,
                     (AuditEntry.object_type == "street") & (AuditEntry.object_id == street.id),
                     (AuditEntry.object_type == "budget_request")
                     & AuditEntry.object_id.in_([r.id for r in requests] or [-1]),
@@ -137,7 +136,7 @@ async def street_review(ctx: Ctx) -> web.StreamResponse:
         street=street,
         contact=await streets.area_contact(ctx.session, street),
         reason=partial(
-            _reason_text,
+            reason_text,
             presets=STREET_REASONS,
             data={"reason_key": reason_key or None, "reason": reason},
         ),

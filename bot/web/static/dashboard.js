@@ -3,15 +3,19 @@
 "use strict";
 
 function missingLanguages() {
-  const box = document.getElementById("missing");
-  if (!box) return;
-  const areas = Array.from(document.querySelectorAll("#composer textarea[data-language]"));
-  const update = () => {
-    const missing = areas.filter((a) => !a.value.trim()).map((a) => a.dataset.language);
-    box.textContent = missing.length ? box.dataset.label + " " + missing.join(", ") : "";
-  };
-  areas.forEach((a) => a.addEventListener("input", update));
-  update();
+  // One line per group of texts (the composer's, a round's opening and closing messages):
+  // the languages without a text. An optional group says nothing until a text is written.
+  document.querySelectorAll("[data-missing]").forEach((box) => {
+    const selector = `textarea[data-language][data-group="${box.dataset.missing}"]`;
+    const areas = Array.from(document.querySelectorAll(selector));
+    const update = () => {
+      const missing = areas.filter((a) => !a.value.trim()).map((a) => a.dataset.language);
+      const idle = box.dataset.optional && missing.length === areas.length;
+      box.textContent = missing.length && !idle ? box.dataset.label + " " + missing.join(", ") : "";
+    };
+    areas.forEach((a) => a.addEventListener("input", update));
+    update();
+  });
 }
 
 function recipientCount() {

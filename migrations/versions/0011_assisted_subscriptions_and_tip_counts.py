@@ -1,7 +1,7 @@
 """assisted street-news subscriptions (helped_by_id) and tip counts without the sender in keys
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """whatsapp_webhook_body: signed webhook bodies taken in and not yet handled (durable inbox)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -103,6 +103,17 @@ class Settings(BaseSettings):
         "that add to X-Forwarded-For",
     )
 
+    # The flood limit per chat (bot/conversation/throttle.py): a bucket per chat, per process.
+    chat_flood_burst: int = Field(
+        default=10, ge=1, le=1000, description="messages one chat may send at once (1-1000)"
+    )
+    chat_flood_rate: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="messages a second one chat may send after the burst (above 0, up to 100)",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

@@ -11,9 +11,9 @@
 
 Roles: a new person (consented, no role), the gangmaker of street A (area X), the gangmaker of
 street B (area Y), the leader of area X, the leader of area Y, the payout point (in X), an admin.
-The web half of the matrix comes with the web dashboard. Forged webhook requests (no or a wrong
-secret) are covered by ``tests/test_telegram_e2e.py::test_the_webhook_refuses_a_wrong_secret_and_
-handles_the_right_one``.
+The web half of the matrix is ``tests/test_dashboard_authorisation.py``. Forged webhook
+requests (no or a wrong secret) are covered by ``tests/test_telegram_e2e.py::test_the_webhook_
+refuses_a_wrong_secret_and_handles_the_right_one``.
 """
 
 from __future__ import annotations

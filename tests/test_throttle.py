@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.conversation import Runtime
@@ -107,3 +108,50 @@ def test_the_telegram_channel_in_production_has_the_throttle(sessions) -> None:
     settings = Settings(telegram_bot_token="123456:TEST-token_for_the_fake")
     channel = make_channel(settings, sessions, bot=Bot("123456:TEST-token_for_the_fake"))
     assert isinstance(channel.runtime.throttle, Throttle)
+
+
+async def test_the_flood_settings_take_effect(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """CHAT_FLOOD_BURST / CHAT_FLOOD_RATE reach the throttle of the production channel."""
+    from aiogram import Bot
+
+    from bot.channels.telegram.runner import make_channel
+    from bot.config import Settings
+
+    monkeypatch.setenv("CHAT_FLOOD_BURST", "3")
+    monkeypatch.setenv("CHAT_FLOOD_RATE", "0.5")
+    token = "123456:TEST-token_for_the_fake"
+    settings = Settings(_env_file=None, telegram_bot_token=token)  # type: ignore[call-arg]
+    channel = make_channel(settings, sessions, bot=Bot(token))
+    throttle = channel.runtime.throttle
+    assert throttle is not None and (throttle.burst, throttle.rate) == (3, 0.5)
+
+    # Three messages at once are answered, the fourth gets the warning.
+    await make_world(sessions)
+    clock = Clock()
+    chat = throttled(ChatHarness(sessions, address="gm", clock=clock), throttle)
+    for _ in range(3):
+        await chat.send("menu")
+        assert chat.options, chat.dump()
+    await chat.send("menu")
+    assert chat.text == SLOW_DOWN_NL
+    # Half a message a second: one second is not enough for the next one, two seconds are.
+    clock.advance(seconds=1)
+    assert throttle.allow(("console", "other-chat"), clock.now)[0]  # another chat: its own bucket
+    replies = await chat.runtime.handle(_text(chat, "menu"))
+    assert replies == []  # still held back (and warned once already)
+    clock.advance(seconds=2)
+    await chat.send("menu")
+    assert chat.options, chat.dump()
+
+
+@pytest.mark.parametrize(("name", "value"), [("CHAT_FLOOD_BURST", "0"), ("CHAT_FLOOD_RATE", "-1")])
+def test_a_bad_flood_setting_is_named(name: str, value: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from bot.config import Settings, describe_error
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    line = describe_error(error.value)
+    assert name in line and "expected" in line

@@ -6,6 +6,9 @@ first one dropped gets one friendly "slow down" in the person's language, the re
 answer until the bucket has room again. Other chats have their own buckets, so their turns go on
 as usual.
 
+``burst`` and ``rate`` come from the settings ``CHAT_FLOOD_BURST`` (10) and ``CHAT_FLOOD_RATE``
+(1 a second) where the channel is made (``bot/channels/telegram/runner.py``).
+
 The runtime calls :meth:`Throttle.check` first thing in ``Runtime.handle``. The buckets live in
 the process's memory: with several web processes each keeps its own (a flood is still cut to
 a few messages a second per process), and a restart forgets them, which is harmless.

@@ -14,7 +14,7 @@ action of :data:`ACTIONS` in turn:
 
 On SQLite and PostgreSQL (the ``engine`` fixture).
 
-Adding a role (e.g. the theme lead of wt-desk): add its account to :data:`ACCOUNTS` (user name
+Adding a role: add its account to :data:`ACCOUNTS` (user name
 and grants), put its name in the ``allowed`` sets of :data:`ACTIONS` where it may act, and, if it
 must not see some rows, in :data:`HIDDEN`. A role not in :data:`ACCOUNTS` is tested as a person
 without a web account.
@@ -61,9 +61,11 @@ ACCOUNTS: dict[str, tuple[str, list[web_accounts.Grant]] | None] = {
     "leader_a": ("noord", [web_accounts.Grant("leader", "Noord")]),  # seeded
     "leader_b": ("delfshaven", [web_accounts.Grant("leader", "Delfshaven")]),
     "payout": ("buurthuis", [web_accounts.Grant("payout", "Buurthuis Noord")]),  # seeded
+    # a theme lead of green streets: only Schiedamseweg (area B) is green
+    "theme_green": ("groen", [web_accounts.Grant("theme_lead", "groen")]),  # seeded
     "anonymous": None,  # a gangmaker without a web account, or anyone on the internet
 }
-SEEDED = {"admin", "noord", "buurthuis"}
+SEEDED = {"admin", "noord", "buurthuis", "groen"}
 ROLES = list(ACCOUNTS)
 
 # What a role must never see on a page it may open (the other area's requests and streets).
@@ -73,6 +75,7 @@ HIDDEN: dict[str, set[str]] = {
     "leader_a": B_ROWS,
     "leader_b": A_ROWS,
     "payout": B_ROWS | {"Plantjesdag", "Rommelmarkt", "Bergweg"},
+    "theme_green": A_ROWS,
 }
 
 
@@ -208,7 +211,7 @@ class Action:
     goes_to: str | None = None  # where an allowed form redirects (default: not the sign-in)
 
 
-LEADERS = {"admin", "leader_a", "leader_b"}
+LEADERS = {"admin", "leader_a", "leader_b", "theme_green"}
 AREA_A = {"admin", "leader_a"}
 PAYOUT = {"admin", "payout"}
 SIGNED_IN = {r for r, account in ACCOUNTS.items() if account}
@@ -220,8 +223,8 @@ ACTIONS: dict[str, Action] = {
         lambda w: Call("GET", f"/dashboard/overview/{w.data.round.id}"), LEADERS
     ),
     "review queue": Action(lambda w: Call("GET", "/dashboard/review?status=all"), LEADERS),
-    "review queue of area A": Action(
-        lambda w: Call("GET", f"/dashboard/review?area={w.data.north.id}"), AREA_A
+    "review queue of area A": Action(  # a theme lead filters any area: only their theme shows
+        lambda w: Call("GET", f"/dashboard/review?area={w.data.north.id}"), AREA_A | {"theme_green"}
     ),
     "streets": Action(lambda w: Call("GET", "/dashboard/streets"), LEADERS),
     "street search": Action(lambda w: Call("GET", "/dashboard/streets?q=straat"), LEADERS),

@@ -110,6 +110,23 @@ def test_the_telegram_channel_in_production_has_the_throttle(sessions) -> None:
     assert isinstance(channel.runtime.throttle, Throttle)
 
 
+def test_the_whatsapp_channel_in_production_has_the_same_throttle(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.whatsapp.runner import make_channel
+    from bot.config import Settings
+
+    monkeypatch.setenv("CHAT_FLOOD_BURST", "4")
+    monkeypatch.setenv("CHAT_FLOOD_RATE", "0.25")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        whatsapp_phone_number_id="1234567890",
+        whatsapp_access_token="token",
+        whatsapp_app_secret="secret",
+        whatsapp_verify_token="verify",
+    )
+    throttle = make_channel(settings, sessions).runtime.throttle
+    assert throttle is not None and (throttle.burst, throttle.rate) == (4, 0.25)
+
+
 async def test_the_flood_settings_take_effect(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """CHAT_FLOOD_BURST / CHAT_FLOOD_RATE reach the throttle of the production channel."""
     from aiogram import Bot

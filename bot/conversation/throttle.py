@@ -7,7 +7,7 @@ answer until the bucket has room again. Other chats have their own buckets, so t
 as usual.
 
 ``burst`` and ``rate`` come from the settings ``CHAT_FLOOD_BURST`` (10) and ``CHAT_FLOOD_RATE``
-(1 a second) where the channel is made (``bot/channels/telegram/runner.py``).
+(1 a second) where each channel is made (``from_settings``: Telegram and WhatsApp runners).
 
 The runtime calls :meth:`Throttle.check` first thing in ``Runtime.handle``. The buckets live in
 the process's memory: with several web processes each keeps its own (a flood is still cut to
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from bot.conversation.events import Incoming, Reply
 from bot.i18n import translator
 from bot.models import ChannelIdentity, Person
@@ -54,6 +55,15 @@ class Throttle:
         self.max_chats = max_chats
         self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
         self.dropped = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Throttle:
+        """The production throttle: ``CHAT_FLOOD_BURST`` / ``CHAT_FLOOD_RATE``."""
+        return cls(
+            rate=settings.chat_flood_rate,
+            burst=settings.chat_flood_burst,
+            default_language=settings.default_language,
+        )
 
     def allow(self, key: tuple[str, str], now: dt.datetime) -> tuple[bool, bool]:
         """(allowed, first refusal since the last allowed message) for one message."""

@@ -53,11 +53,7 @@ def make_channel(
     channel = TelegramChannel(
         bot, sessions, settings.organisation, default_language=settings.default_language
     )
-    channel.runtime.throttle = Throttle(
-        rate=settings.chat_flood_rate,
-        burst=settings.chat_flood_burst,
-        default_language=settings.default_language,
-    )
+    channel.runtime.throttle = Throttle.from_settings(settings)
     return channel
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.whatsapp.adapter import WhatsAppChannel
 from bot.config import WHATSAPP_WEBHOOK_PATH, Settings
+from bot.conversation.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,15 @@ def make_channel(settings: Settings, sessions: async_sessionmaker[AsyncSession])
         app_secret=settings.whatsapp_app_secret or "",
         verify_token=settings.whatsapp_verify_token or "",
     )
-    return WhatsAppChannel(
+    channel = WhatsAppChannel(
         wa,
         sessions,
         settings.organisation,
         media_dir=settings.whatsapp_media_dir,
         default_language=settings.default_language,
     )
+    channel.runtime.throttle = Throttle.from_settings(settings)  # as on Telegram
+    return channel
 
 
 async def verify(request: web.Request) -> web.Response:

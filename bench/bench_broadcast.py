@@ -242,6 +242,16 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         delivery = DeliveryEngine(
             sessions, [sender], batch_size=args.batch, shared_limits=args.shared_limits
         )
+        # When each message left, at the sender (every send, refused ones too).
+        limiter = delivery.limiters[sender.channel]
+        left: list[float] = []
+        take = limiter.take
+
+        def stamped_take(chat: str) -> None:
+            left.append(time.monotonic())
+            take(chat)
+
+        limiter.take = stamped_take  # type: ignore[method-assign]
         before = await sent_rows(sessions)
         start = time.perf_counter()
         end = start + args.duration
@@ -257,8 +267,9 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         print(
             f"{kind}: (c) limit {args.rate:g}/s, {args.fail_rate:.0%} 429s: {sent} accepted in "
             f"{elapsed:.1f} s = {sent / elapsed:.2f} msg/s "
-            f"({stats['refused_429']} of {answered} calls answered 429; busiest second at the "
-            f"server {stats['busiest_second']} accepted; "
+            f"({stats['refused_429']} of {answered} calls answered 429; busiest second: "
+            f"{busiest_second(left)} sends left, {stats['busiest_second']} accepted at the "
+            "server; "
             f"load {os.getloadavg()[0]:.1f})"
         )
         # Unsent rows of (c) stay queued: cancelled here so a re-run starts clean.

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_broadcast.py [--db sqlite|postgresql|both]
         [--recipients 10000] [--duration 180] [--rate 30] [--burst 30] [--fail-rate 0.05]
-        [--sender aiogram|http] [--postgres-url postgresql+asyncpg://...]
+        [--sender aiogram|http] [--shared-limits|--no-shared-limits]
+        [--postgres-url postgresql+asyncpg://...]
 
 Per database:
 
@@ -14,6 +15,10 @@ Per database:
     answers ``--fail-rate`` (5 %) of the calls with 429 "retry after 1"; messages accepted per
     second over ``--duration`` seconds (180 = 3 minutes);
 (d) peak memory (max RSS) of this process, which did the fan-out and all the sending.
+
+The engine's limiter is the app's default (``DELIVERY_SHARED_LIMITS``, on: the limits go
+through the ``channel_throttle`` and ``chat_throttle`` tables as with several workers);
+``--no-shared-limits`` measures the per-process limiter instead.
 
 The fake server runs in a child process (as Telegram would be elsewhere), so its CPU and memory
 are not counted. The engine runs here exactly as in ``gangmaker worker`` (claims with a lease,
@@ -47,6 +52,7 @@ from bot.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from bot.delivery.demo_people import DEMO_LANGUAGES, add_demo_people  # noqa: E402
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.delivery.senders import TelegramHttpSender, TelegramSender  # noqa: E402
+from bot.delivery.settings import DeliverySettings  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Area, Delivery, DeliveryStatus, Organisation  # noqa: E402
 from bot.services import announcements as ann  # noqa: E402
@@ -82,24 +88,43 @@ async def serve_fake(fail_rate: float) -> None:
         original = tg._api_sendMessage
         refused = 0
 
+        accepted: list[float] = []
+
         async def send_message(params: dict[str, object]) -> object:
             nonlocal refused
             if rng.random() < fail_rate:
                 refused += 1
                 raise FakeApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            accepted.append(time.monotonic())
             return await original(params)
 
-        if fail_rate:
-            tg.set_result("sendMessage", send_message)
+        tg.set_result("sendMessage", send_message)
         print(tg.api_base, flush=True)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await stop.wait()
         calls = len(tg.calls)
         print(
-            json.dumps({"calls": calls, "refused_429": refused, "violations": len(tg.violations)}),
+            json.dumps(
+                {
+                    "calls": calls,
+                    "refused_429": refused,
+                    "violations": len(tg.violations),
+                    "busiest_second": busiest_second(accepted),
+                }
+            ),
             flush=True,
         )
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most messages in any one-second window (sliding), as the server got them."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 class FakeServer:
@@ -178,7 +203,9 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         org_id = await seed(sessions, args.recipients)
         print(
             f"{kind}: seeded {args.recipients} people in {len(TEXTS)} languages "
-            f"in {time.perf_counter() - start:.2f} s; sender {args.sender}"
+            f"in {time.perf_counter() - start:.2f} s; sender {args.sender}, "
+            f"{'shared' if args.shared_limits else 'per-process'} limits; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         if kind == "postgresql":
             async with engine.begin() as conn:
@@ -186,29 +213,45 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
 
         # (a) fan-out
         seconds, added = await fan_out(sessions, org_id)
-        print(f"{kind}: (a) fan-out of {added} rows: {seconds:.2f} s")
+        print(
+            f"{kind}: (a) fan-out of {added} rows: {seconds:.2f} s (load {os.getloadavg()[0]:.1f})"
+        )
 
         # (b) no rate limit
         fake = FakeServer(fail_rate=0.0)
         sender = SENDERS[args.sender](TOKEN, fake.api_base, rate=0, timeout=30)
-        delivery = DeliveryEngine(sessions, [sender], batch_size=args.batch)
+        delivery = DeliveryEngine(
+            sessions, [sender], batch_size=args.batch, shared_limits=args.shared_limits
+        )
         start = time.perf_counter()
         while await delivery.tick(1.0):
             pass
         elapsed = time.perf_counter() - start
         sent = await sent_rows(sessions)
-        await sender.close()
+        await delivery.close()
         stats = fake.stop()
         print(
             f"{kind}: (b) limit off: {sent} sent in {elapsed:.2f} s = {sent / elapsed:.0f} msg/s "
-            f"({stats['violations']} contract violations)"
+            f"({stats['violations']} contract violations; load {os.getloadavg()[0]:.1f})"
         )
 
         # (c) 30/s with 5 % 429 answers, for --duration seconds
         seconds, added = await fan_out(sessions, org_id)
         fake = FakeServer(fail_rate=args.fail_rate)
         sender = SENDERS[args.sender](TOKEN, fake.api_base, rate=args.rate, burst=args.burst)
-        delivery = DeliveryEngine(sessions, [sender], batch_size=args.batch)
+        delivery = DeliveryEngine(
+            sessions, [sender], batch_size=args.batch, shared_limits=args.shared_limits
+        )
+        # When each message left, at the sender (every send, refused ones too).
+        limiter = delivery.limiters[sender.channel]
+        left: list[float] = []
+        take = limiter.take
+
+        def stamped_take(chat: str) -> None:
+            left.append(time.monotonic())
+            take(chat)
+
+        limiter.take = stamped_take  # type: ignore[method-assign]
         before = await sent_rows(sessions)
         start = time.perf_counter()
         end = start + args.duration
@@ -218,13 +261,16 @@ async def run_db(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                 break
         elapsed = time.perf_counter() - start
         sent = await sent_rows(sessions) - before
-        await sender.close()
+        await delivery.close()
         stats = fake.stop()
         answered = stats["calls"]
         print(
             f"{kind}: (c) limit {args.rate:g}/s, {args.fail_rate:.0%} 429s: {sent} accepted in "
             f"{elapsed:.1f} s = {sent / elapsed:.2f} msg/s "
-            f"({stats['refused_429']} of {answered} calls answered 429)"
+            f"({stats['refused_429']} of {answered} calls answered 429; busiest second: "
+            f"{busiest_second(left)} sends left, {stats['busiest_second']} accepted at the "
+            "server; "
+            f"load {os.getloadavg()[0]:.1f})"
         )
         # Unsent rows of (c) stay queued: cancelled here so a re-run starts clean.
         async with transaction(sessions) as session:
@@ -259,6 +305,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=500, help="rows per claim")
     parser.add_argument(
         "--sender", choices=sorted(SENDERS), default="aiogram", help="TELEGRAM_SENDER to use"
+    )
+    parser.add_argument(
+        "--shared-limits",
+        action=argparse.BooleanOptionalAction,
+        default=DeliverySettings.model_fields["delivery_shared_limits"].default,
+        help="limits through the database as with several workers (DELIVERY_SHARED_LIMITS; "
+        "default: the app's default, on)",
     )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL"), help="PostgreSQL URL"

@@ -138,7 +138,9 @@ async def run_case(
     print(
         f"postgresql: {workers} worker(s), limit {label}: {len(times)} delivered in {span:.1f} s "
         f"= {len(times) / span:.1f} deliveries/s; busiest second {busiest_second(times)}; "
-        f"fake server calls {stats['calls']}, contract violations {stats['violations']}",
+        f"fake server calls {stats['calls']}, contract violations {stats['violations']}; "
+        f"busiest second at the server {stats['busiest_second']}; "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     # Rows not reached (limited cases) are skipped so the next case starts clean.

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import transaction
 from bot.delivery.demo_people import TELEGRAM_BASE, add_demo_people
-from bot.delivery.limits import SharedChannelLimiter
+from bot.delivery.limits import TOLERANCE, WINDOW_MARGIN_MS, SharedChannelLimiter
 from bot.models import (
     ChannelIdentity,
     ChannelThrottle,
@@ -51,14 +51,16 @@ class FakeClock:
         self.now += seconds
 
 
-def pair(sessions, clock: FakeClock, *, rate: float = 10.0, chat_interval: float = 1.0):
+def pair(
+    sessions, clock: FakeClock, *, rate: float = 10.0, burst: int = 1, chat_interval: float = 1.0
+):
     """Two limiters on one database, as two worker processes would have; one clock."""
     return [
         SharedChannelLimiter(
             sessions,
             "telegram",
             rate,
-            1,
+            burst,
             chat_interval,
             clock=clock,
             wall=clock,
@@ -68,40 +70,73 @@ def pair(sessions, clock: FakeClock, *, rate: float = 10.0, chat_interval: float
     ]
 
 
+async def send_turns(
+    limiters, clock: FakeClock, count: int, per_turn: int = 1
+) -> list[tuple[str, float]]:
+    """The workers take turns sending ``per_turn`` messages each (as fast as their slots
+    allow); (worker, moment) of each message."""
+    moments: list[tuple[str, float]] = []
+    while len(moments) < count:
+        for name, limiter in zip("ab", limiters, strict=True):
+            for n in range(per_turn):
+                assert await limiter.wait(deadline=clock.now + 60, want=per_turn - n)
+                limiter.take(f"chat-{name}-{len(moments)}")
+                moments.append((name, clock.now))
+    return moments
+
+
+async def window_in_table(sessions) -> list[float]:
+    async with sessions() as session:
+        recent = await session.scalar(select(ChannelThrottle.recent))
+    return [int(m) / 1000 for m in (recent or "").split()]
+
+
 async def test_two_limiters_share_the_rate_and_never_the_same_slot(sessions) -> None:
     clock = FakeClock()
-    a, b = pair(sessions, clock)
-    moments: list[tuple[str, float]] = []
-    for _ in range(12):  # the workers take turns asking for their next slot
-        for name, limiter in (("a", a), ("b", b)):
-            assert await limiter.wait(deadline=clock.now + 60, want=20)
-            limiter.take(f"chat-{name}-{len(moments)}")
-            moments.append((name, clock.now))
+    moments = await send_turns(pair(sessions, clock), clock, 24)
     times = sorted(t for _, t in moments)
-    # 24 messages at 10/s between two limiters: at most 10 (+1 at the edges of a window, +1
-    # for a slot used up to one interval late) in any second; 2.3 s at least from first to last.
-    assert max_in_window(times) <= 12, times
-    assert times[-1] - times[0] >= 2.3 - 1e-6
+    # 24 messages at 10/s between two limiters: never more than 10 in any one second (a few
+    # may catch up at the start, within the window), so at least 2 s from first to last.
+    assert max_in_window(times) <= 10, times
+    assert times[-1] - times[0] >= 2.0 - 1e-6
     assert {name for name, _ in moments} == {"a", "b"}
-    async with sessions() as session:
-        tat = await session.scalar(select(ChannelThrottle.tat))
-    assert tat >= times[-1], "the shared row is ahead of every message sent"
+    window = await window_in_table(sessions)
+    assert window and max(window) >= times[-1] - 1e-3, "the shared window has the last message"
+
+
+async def test_a_burst_after_a_quiet_spell_keeps_to_the_rate_in_every_second(sessions) -> None:
+    # Burst 10 at 10/s: a quiet channel may send 10 at once, but then the next 10 only a
+    # second later (a token bucket would let 19 out in the first second).
+    clock = FakeClock()
+    moments = await send_turns(pair(sessions, clock, burst=10), clock, 30, per_turn=5)
+    times = sorted(t for _, t in moments)
+    assert times[9] == times[0], "the burst goes at once"
+    second = 1.0 + WINDOW_MARGIN_MS / 1000  # the window, with its margin for the way there
+    assert times[10] == pytest.approx(times[0] + second), "the 11th waits for the window"
+    assert max_in_window(times) == 10, times
 
 
 async def test_unused_slots_are_given_back_and_a_pause_is_shared(sessions) -> None:
     clock = FakeClock()
-    a, b = pair(sessions, clock)
-    assert await a.wait(clock.now + 5, want=8)  # reserves a block of 2 slots (0.25 s at 10/s)
-    a.take("x")
-    await a.release()  # the second slot was not used: back to the channel
-    async with sessions() as session:
-        tat = await session.scalar(select(ChannelThrottle.tat))
-    assert tat == pytest.approx(clock.now + 0.1)
+    a, b = pair(sessions, clock, burst=10)
+    assert await a.wait(clock.now + 5, want=20)  # reserves a whole burst: 10 slots
+    for n in range(3):
+        a.take(f"x{n}")
+    await a.release()  # 7 slots not used: back to the channel
+    start = clock.now
+    for n in range(7):  # b uses them at once, in the same second
+        assert await b.wait(clock.now + 5, want=20)
+        b.take(f"y{n}")
+    assert clock.now == start
+    assert await b.wait(clock.now + 5, want=20)  # the 11th in this second waits for the window
+    assert clock.now == pytest.approx(start + 1.0 + WINDOW_MARGIN_MS / 1000)
     # a gets a 429 with retry_after 3: b, reserving next, starts after the pause.
+    b.take("y7")
     a.pause(3.0)
     await a.flush()
+    await b.release()
     assert await b.wait(clock.now + 10, want=1)
-    assert clock.now >= 1003.0 - 1e-6
+    assert clock.now >= start + 1.0 + 3.0 - 1e-6
 
 
 async def test_a_chats_turn_is_held_for_every_worker(sessions) -> None:
@@ -116,6 +151,11 @@ async def test_a_chats_turn_is_held_for_every_worker(sessions) -> None:
     # a's turn has run out and b holds it now: a may not send after all.
     assert await a.still_mine("111") is False
     assert await b.still_mine("111") is True
+    # A turn a took but did not use (its row went back to the queue) is a's again at once.
+    assert await a.claim_chats(["222"]) == set()
+    clock.now += 2.0
+    assert await a.claim_chats(["222"]) == set(), "a's own unused turn, though it ran out"
+    assert await b.claim_chats(["222"]) == {"222"}
 
 
 # --- two real worker processes ------------------------------------------------------------
@@ -246,18 +286,19 @@ async def test_two_worker_processes_keep_one_rate_limit_together(
     times = [t for t, _, _ in stamps]
     peak = max_in_window(times)
     span = max(times) - min(times)
-    # The limit, plus one for the window's edges and a little for the server's own timing.
-    assert peak <= RATE + 3, f"{peak} messages in one second"
     direct = sorted(
         t for t, chat, text in stamps if chat == direct_chat and text != "De ronde is open!"
     )
-    assert len(direct) == DIRECT
     gaps = [later - earlier for earlier, later in itertools.pairwise(direct)]
-    # One a second per chat (the turn itself is proven with a controlled clock above); here
-    # the server's arrival times also carry its own delays on a busy machine, so the span.
-    assert direct[-1] - direct[0] >= (DIRECT - 1) * 0.9, f"direct messages to one chat {gaps}"
     print(
         f"\n[two workers, limit {RATE}/s] {len(times)} messages in {span:.1f} s "
         f"= {len(times) / span:.1f}/s; busiest second: {peak}; by worker {dict(by_worker)}; "
-        f"one chat's gaps {[round(g, 2) for g in gaps]}"
+        f"one chat's gaps {[round(g, 2) for g in gaps]}; load {os.getloadavg()[0]:.1f}"
     )
+    # The limit, plus the documented tolerance (bot/delivery/limits.py, TOLERANCE: messages
+    # that left a little late), plus one for the fake server's own timing on a busy machine.
+    assert peak <= RATE + TOLERANCE + 1, f"{peak} messages in one second"
+    assert len(direct) == DIRECT
+    # One a second per chat (the turn itself is proven with a controlled clock above); here
+    # the server's arrival times also carry its own delays on a busy machine, so the span.
+    assert direct[-1] - direct[0] >= (DIRECT - 1) * 0.9, f"direct messages to one chat {gaps}"

@@ -186,6 +186,7 @@ class DeliveryEngine:
         self._orgs_loaded = -ORG_CACHE_SECONDS
         # Rows per second this worker handled lately (sizes the claims when nothing limits).
         self._throughput = float(batch_size) * 4
+        self._out_of_time = False
 
     # --- the tick ----------------------------------------------------------------------------
 
@@ -231,11 +232,14 @@ class DeliveryEngine:
             if not claimed:
                 break
             started = self.clock()
+            self._out_of_time = False
             await self._process(claimed, deadline)
             handled += len(claimed)
             elapsed = max(self.clock() - started, 1e-3)
             self._throughput = 0.5 * self._throughput + 0.5 * (len(claimed) / elapsed)
-            if len(claimed) < limit:
+            if len(claimed) < limit or self._out_of_time:
+                # Rows went back for lack of time (the rate, a pause past the deadline):
+                # claiming them again in this tick would only put them back again.
                 break
         return handled
 
@@ -522,52 +526,42 @@ class DeliveryEngine:
     ) -> None:
         def back(rest: Iterable[Job]) -> None:
             # Out of time (or stopping): back to the queue, due now.
+            self._out_of_time = True
             for job in rest:
                 results.append(Result(job.row, D.QUEUED, job.row.attempts - 1, self.now()))
 
-        index = 0
-        while index < len(jobs):
+        # The turns of all the batch's chats in one statement; those another worker holds
+        # wait (shared limits only).
+        busy = await limiter.claim_chats(job.address for job in jobs)
+        for index, job in enumerate(jobs):
             if self._stopping or self.clock() > deadline:
                 back(jobs[index:])
                 return
-            block = jobs[index : index + limiter.block_size(len(jobs) - index)]
-            index += len(block)
-            # Chats whose turn another worker holds wait (shared limits only).
-            busy = await limiter.claim_chats(job.address for job in block)
-            for position, job in enumerate(block):
-                chat_ready = limiter.chat_ready_at(job.address)
-                if job.address in busy or chat_ready > self.clock():
-                    # This chat just got a message: its row waits for its turn in the queue.
-                    seconds = max(chat_ready - self.clock(), limiter.chat_interval)
-                    wait = dt.timedelta(seconds=seconds)
-                    results.append(
-                        Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait)
-                    )
-                    continue
-                if self._stopping or not await limiter.wait(
-                    deadline, len(block) - position + len(jobs) - index
-                ):
-                    back(block[position:])
-                    back(jobs[index:])
-                    return
-                await self._semaphore.acquire()
-                if self._stopping or self.clock() > deadline:
-                    self._semaphore.release()
-                    back(block[position:])
-                    back(jobs[index:])
-                    return
-                if not await limiter.still_mine(job.address):
-                    # The chat's turn ran out while waiting and another worker took it.
-                    self._semaphore.release()
-                    wait = dt.timedelta(seconds=limiter.chat_interval)
-                    results.append(
-                        Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait)
-                    )
-                    continue
-                limiter.take(job.address)
-                task = asyncio.create_task(self._send(sender, limiter, job, results))
-                sends.add(task)
-                task.add_done_callback(sends.discard)
+            chat_ready = limiter.chat_ready_at(job.address)
+            if job.address in busy or chat_ready > self.clock():
+                # This chat just got a message: its row waits for its turn in the queue.
+                seconds = max(chat_ready - self.clock(), limiter.chat_interval)
+                wait = dt.timedelta(seconds=seconds)
+                results.append(Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait))
+                continue
+            if self._stopping or not await limiter.wait(deadline, len(jobs) - index):
+                back(jobs[index:])
+                return
+            await self._semaphore.acquire()
+            if self._stopping or self.clock() > deadline:
+                self._semaphore.release()
+                back(jobs[index:])
+                return
+            if not await limiter.still_mine(job.address):
+                # The chat's turn ran out while waiting and another worker took it.
+                self._semaphore.release()
+                wait = dt.timedelta(seconds=limiter.chat_interval)
+                results.append(Result(job.row, D.QUEUED, job.row.attempts - 1, self.now() + wait))
+                continue
+            limiter.take(job.address)
+            task = asyncio.create_task(self._send(sender, limiter, job, results))
+            sends.add(task)
+            task.add_done_callback(sends.discard)
 
     async def _send(
         self,

@@ -95,15 +95,18 @@ class Delivery(IdMixin, CreatedMixin, Base):
 
 
 class ChannelThrottle(Base):
-    """A channel's global send rate shared by every worker process (GCRA): the theoretical
-    arrival time ``tat`` of the next message and a ``retry_after`` pause, in Unix seconds.
-    Workers reserve a few slots at a time with one atomic UPDATE (bot/delivery/limits.py)."""
+    """A channel's global send rate shared by every worker process: the theoretical arrival
+    time ``tat`` of the next message (GCRA, the burst's spacing), the send moments reserved in
+    the last second and ahead (``recent``, the one-second window) and a ``retry_after`` pause,
+    in Unix seconds. Workers reserve a few slots at a time (bot/delivery/limits.py)."""
 
     __tablename__ = "channel_throttle"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     tat: Mapped[float] = mapped_column(Float, default=0.0)
     paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+    # Space-separated send moments (Unix seconds, ms), oldest first; older than 1 s pruned.
+    recent: Mapped[str | None] = mapped_column(Text)
 
 
 class ChatThrottle(Base):

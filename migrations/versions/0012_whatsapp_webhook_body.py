@@ -1,6 +1,6 @@
 """whatsapp_webhook_body: signed webhook bodies taken in and not yet handled (durable inbox)
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0014"
+revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -198,9 +198,10 @@ class Objects:
             parts.append(f"pool size {pool.size()} overflow {pool.overflow()}")
             # asyncpg: SQLAlchemy's per-connection LRU of prepared statements (connections idle
             # in the pool only).
+            idle = getattr(pool._pool, "_queue", pool._pool)  # the asyncio.Queue inside
             statements = [
                 len(getattr(record.dbapi_connection, "_prepared_statement_cache", None) or ())
-                for record in list(pool._pool.queue)
+                for record in list(getattr(idle, "_queue", None) or getattr(idle, "queue", ()))
                 if record.dbapi_connection is not None
             ]
             if any(statements):

@@ -184,8 +184,10 @@ class Objects:
         """Give malloc's free memory back (malloc_trim): what RSS drops by is memory that was
         free but kept, not memory in use."""
         before = rss_mb()
+        start = time.perf_counter()
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-        return f"malloc_trim: rss {before:.1f} -> {rss_mb():.1f} MB"
+        took = (time.perf_counter() - start) * 1000
+        return f"malloc_trim: rss {before:.1f} -> {rss_mb():.1f} MB in {took:.1f} ms"
 
     def caches(self) -> str:
         sync = self.engine.sync_engine

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import make_engine as make_db_engine
 from bot.db import make_sessionmaker, transaction
+from bot.delivery import engine as engine_module
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.senders import (
     ChannelLimiter,
@@ -516,6 +517,42 @@ async def test_a_real_rate_of_thirty_per_second(sessions, tg) -> None:
 
 
 # --- other channels -------------------------------------------------------------------------
+
+
+async def test_the_engine_keeps_the_texts_of_a_bounded_number_of_announcements(
+    sessions, tg, monkeypatch
+) -> None:
+    """A worker that runs for months sees announcement after announcement: it keeps the texts
+    of a few (TEXTS_CACHED), not of every one ever sent; forgetting them changes no message."""
+    monkeypatch.setattr(engine_module, "TEXTS_CACHED", 3)
+    org_id, _ = await people(sessions, 2)
+    sender = TelegramSender(TOKEN, tg.api_base, rate=0, chat_interval=0)
+    engine = make_engine(sessions, sender)
+
+    async def announce(n: int) -> None:
+        async with transaction(sessions) as session:
+            texts = {"nl": f"Bericht {n}", "en": f"Message {n}"}
+            await ann.announce(session, organisation_id=org_id, actor=None, texts=texts, now=DAY)
+            await ann.start_due_announcements(session, now=DAY)
+
+    try:
+        for n in range(8):  # one after the other
+            await announce(n)
+            assert await engine.run_until_idle() == 2
+            assert len(engine._texts) <= 3
+        for n in range(8, 13):  # five at once: more than are kept, none forgotten too early
+            await announce(n)
+        assert await engine.run_until_idle() == 10
+        for n in range(13, 15):
+            await announce(n)
+            assert await engine.run_until_idle() == 2
+            assert len(engine._texts) <= 3
+    finally:
+        await sender.close()
+    sent = texts_by_chat(tg)
+    assert sorted(sent[5000]) == sorted(f"Bericht {n}" for n in range(15))
+    assert sorted(sent[5001]) == sorted(f"Message {n}" for n in range(15))
+    assert tg.violations == []
 
 
 async def test_console_rows_are_handed_to_the_terminal_chat(sessions, telegram) -> None:

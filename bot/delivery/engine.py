@@ -69,6 +69,9 @@ D = DeliveryStatus
 NO_SENDER_WAIT = dt.timedelta(minutes=10)
 RECORD_EVERY = 0.1  # seconds between two writes of results
 ORG_CACHE_SECONDS = 300.0
+# Announcements whose texts the engine keeps between ticks (a tick needs only its own; the
+# oldest others are forgotten, so a long-running worker does not keep every announcement ever).
+TEXTS_CACHED = 32
 DUTCH = "nl"
 
 
@@ -385,12 +388,20 @@ class DeliveryEngine:
                 )
             ).all():
                 identities.setdefault(identity.person_id, []).append(identity)
-            missing = {c.announcement_id for c in claimed if c.announcement_id} - set(self._texts)
+            wanted = {c.announcement_id for c in claimed if c.announcement_id}
+            missing = wanted - set(self._texts)
             if missing:
+                for ann_id in list(self._texts):  # oldest first
+                    if len(self._texts) + len(missing) <= TEXTS_CACHED:
+                        break
+                    if ann_id not in wanted:
+                        del self._texts[ann_id]
                 for ann_id, texts in await session.execute(
                     select(Announcement.id, Announcement.texts).where(Announcement.id.in_(missing))
                 ):
                     self._texts[ann_id] = texts
+            # This tick's own copy: another tick may forget some of the cache meanwhile.
+            ann_texts = {a: self._texts[a] for a in wanted if a in self._texts}
             orgs = {
                 p.organisation_id: await self._org(session, p.organisation_id)
                 for p in people.values()
@@ -428,7 +439,7 @@ class DeliveryEngine:
                 continue
             text = row.body
             if text is None and row.announcement_id is not None:
-                texts = self._texts.get(row.announcement_id) or {}
+                texts = ann_texts.get(row.announcement_id) or {}
                 text = texts.get(person.language) or texts.get(DUTCH)
             if not text:
                 results.append(Result(row, D.FAILED, row.attempts, error="no_text"))
@@ -460,7 +471,7 @@ class DeliveryEngine:
                     language=person.language,
                     kind=kind,
                     last_inbound_at=identity.last_inbound_at,
-                    texts=self._texts.get(row.announcement_id) if row.announcement_id else None,
+                    texts=ann_texts.get(row.announcement_id) if row.announcement_id else None,
                     alternatives=sum(1 for i in options if i.reachable and i.id != identity.id),
                 )
             )

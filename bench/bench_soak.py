@@ -53,6 +53,7 @@ from bot.delivery.demo_people import add_demo_people  # noqa: E402
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.delivery.senders import TelegramHttpSender  # noqa: E402
 from bot.i18n import translator  # noqa: E402
+from bot.memory import trim_heap  # noqa: E402
 from bot.models import (  # noqa: E402
     Area,
     Channel,
@@ -185,7 +186,7 @@ class Objects:
         free but kept, not memory in use."""
         before = rss_mb()
         start = time.perf_counter()
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        trim_heap()  # what the worker does every 3 minutes (bot/memory.py)
         took = (time.perf_counter() - start) * 1000
         return f"malloc_trim: rss {before:.1f} -> {rss_mb():.1f} MB in {took:.1f} ms"
 

@@ -12,6 +12,8 @@ second one) carries on where the last one stopped. Jobs:
 - ``reminders`` every minute: plan the reminders that are due and queue their messages.
 - ``retention`` once a day (and at start): delete what is kept long enough
   (``bot/services/retention.py``).
+- ``trim`` every 3 minutes: give the C heap's free pages back (``bot/memory.py``), so a worker
+  that runs for weeks stays at its warmed-up size.
 
 Every job has ``coalesce=True`` (a backlog of missed runs runs once), ``max_instances=1`` (a
 slow tick is never doubled) and a ``misfire_grace_time`` of a few ticks (a run delayed by a busy
@@ -33,6 +35,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import memory
 from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.delivery.engine import DeliveryEngine
@@ -198,11 +201,15 @@ class Worker:
             result = await run_retention(session)
         log.info("retention: %s", result.describe())
 
+    async def trim(self) -> None:
+        memory.trim_heap()
+
     def start(self) -> None:
         self._job("deliver", self.deliver, self.settings.worker_tick_seconds)
         self._job("announcements", self.start_announcements, ANNOUNCEMENT_SECONDS)
         self._job("reminders", self.reminders, REMINDER_SECONDS)
         self._job("retention", self.retention, RETENTION_SECONDS)
+        self._job("trim", self.trim, memory.TRIM_SECONDS)
         self.scheduler.start()
 
     async def stop(self) -> None:

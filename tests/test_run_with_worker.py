@@ -6,13 +6,10 @@ the outbox to a separate `gangmaker worker`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -24,13 +21,13 @@ from bot.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatu
 from bot.services import announcements as ann
 from tests import factories as f
 from tests.fakes import ApiSpec, FakeTelegram
+from tests.processes import gangmaker
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not ApiSpec.default_path().exists(), reason="Bot API spec not found"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token_for_the_fake"
 USER = 5001
 RECIPIENTS = 25
@@ -65,26 +62,6 @@ def env_for(db_url: str, api_base: str, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
-
-
-@contextlib.asynccontextmanager
-async def gangmaker(*args: str, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def announced(tg: FakeTelegram, chats: list[int]) -> Counter[int]:

@@ -23,9 +23,7 @@ import contextlib
 import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -41,6 +39,7 @@ from bot.models import Announcement, Organisation, ProcessedUpdate
 from bot.services import web_accounts
 from tests.chat import make_world
 from tests.fakes import ApiSpec, FakeTelegram
+from tests.processes import gangmaker
 from tests.test_telegram_e2e import (
     TOKEN,
     buttons,
@@ -56,7 +55,6 @@ pytestmark = [
     pytest.mark.skipif(not ApiSpec.default_path().exists(), reason="Bot API spec not found"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "two-processes_secret"
 DASHBOARD_KEY = "k" * 40
 USER = 7001
@@ -133,22 +131,8 @@ async def serve(db_url: str, api_base: str, webhook_url: str, port: int) -> Asyn
         PORT=str(port),
         LOG_LEVEL="WARNING",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    async with gangmaker("serve", env=env) as process:
         yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def stop(process: asyncio.subprocess.Process) -> str:
